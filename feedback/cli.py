@@ -1,0 +1,133 @@
+"""``flask --app wsgi feedback …``: thin commands; the work lives in services, queries and jobs."""
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .extensions import db
+from .jobs.delivery import MailServerUnavailable, deliver_queued, queued_count
+from .queries.companies import company_by_name, company_names
+from .queries.reports import company_report
+from .reports_text import report_text
+from .services.imports import import_outcomes
+from .services.outcomes_csv import check_outcomes, summarise
+from .timeutil import today
+
+feedback_cli = AppGroup("feedback", help="Import outcomes, send the follow-up e-mails, read reports.")
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print an error to stderr and exit non-zero."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def open_outcomes(path: Path):
+    """An outcomes CSV as text: UTF-8 with or without a BOM, any line ending."""
+    with path.open("r", encoding="utf-8-sig", newline="") as stream:
+        yield stream
+
+
+def progress_bar(length: int, label: str):
+    """A progress bar on a terminal; nothing when the output goes to a file or a pipe."""
+    if length and sys.stderr.isatty():
+        return click.progressbar(length=length, label=label, file=sys.stderr)
+    return nullcontext(None)
+
+
+@feedback_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Only validate the file; write nothing.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the invalid ones.")
+def import_command(path: Path, dry_run: bool, skip_invalid: bool) -> None:
+    """Import an outcomes CSV: applications, feedback requests and their queued e-mails.
+
+    The whole file is validated first. Any invalid line is printed as
+    "line N: column: message" and nothing is written (exit 1), unless --skip-invalid.
+    Rows already imported are recognised and create nothing.
+    """
+    with open_outcomes(path) as stream:
+        report = summarise(check_outcomes(stream, today()))
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    invalid_rows = report.rows_read - report.valid_rows
+    header_broken = any(problem.line == 1 for problem in report.problems)
+    if report.problems and (not skip_invalid or header_broken):
+        fail(f"{len(report.problems)} problem(s) in {path.name}; nothing was imported")
+    if dry_run:
+        click.echo(f"rows read: {report.rows_read}")
+        click.echo(f"valid rows: {report.valid_rows}")
+        click.echo(f"invalid rows: {invalid_rows}")
+        click.echo("dry run: nothing was written")
+        return
+
+    with open_outcomes(path) as stream, progress_bar(report.valid_rows, "Importing") as bar:
+        rows = (row for row, _problems in check_outcomes(stream, today()) if row is not None)
+        summary = import_outcomes(rows, source=path.name, on_progress=bar.update if bar else None)
+        db.session.commit()
+    for line in summary.lines():
+        click.echo(line)
+    if invalid_rows:
+        click.echo(f"invalid rows skipped: {invalid_rows}")
+
+
+@feedback_cli.command("send")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Send at most N messages.")
+def send_command(limit: int | None) -> None:
+    """Deliver queued e-mails through SMTP over one connection.
+
+    A message the server refuses stays queued for a retry. Prints sent / failed / left.
+    """
+    due = queued_count()
+    with progress_bar(min(due, limit or due), "Sending") as bar:
+        try:
+            result = deliver_queued(limit=limit, on_progress=bar.update if bar else None)
+        except MailServerUnavailable as exc:
+            db.session.rollback()
+            exc.result.left = queued_count()
+            click.echo(exc.result.line())
+            fail(str(exc))
+    click.echo(result.line())
+    if result.failed:
+        sys.exit(1)
+
+
+@feedback_cli.command("report")
+@click.option("--company", "company_name", required=True, help="The company's name (case does not matter).")
+@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="text", show_default=True,
+              help="json for programs (figures not rounded), text for people.")
+def report_command(company_name: str, output_format: str) -> None:
+    """Print a company's aggregate: response rates, NPS, question means, by stage."""
+    company = company_by_name(company_name)
+    if company is None:
+        known = ", ".join(company_names()) or "none yet"
+        fail(f"no company named {company_name!r}; known companies: {known}")
+    report = company_report(company, current_app.config["FEEDBACK_MIN_RESPONSES"])
+    if output_format == "json":
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        click.echo(report_text(report))
+
+
+@feedback_cli.command("demo")
+@click.option("--answer-share", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="Share of the demo requests answered with made-up answers.")
+def demo_command(answer_share: float) -> None:
+    """Load demo data into an empty database (make run does this); an existing database is left alone."""
+    from .demo import load_demo
+
+    if not current_app.config.get("DEV_MAILBOX"):
+        fail("demo data is for dev mode only (FLASK_DEBUG=1): its e-mails go to the dev mailbox")
+    result = load_demo(answer_share)
+    if result is None:
+        click.echo("The database already holds data; demo data not loaded.")
+        return
+    for line in result:
+        click.echo(line)

@@ -1,0 +1,139 @@
+"""Configuration: the only module that reads ``os.environ`` (CONTRACT §2)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+def _flag(name: str, default: str) -> bool:
+    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _int_list(name: str, default: str) -> tuple[int, ...]:
+    raw = os.environ.get(name, default)
+    try:
+        return tuple(sorted({int(part) for part in raw.split(",") if part.strip()}))
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated whole numbers, not {raw!r}") from None
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", "").strip() or default
+    # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants psycopg 3 spelled out.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Production settings, read from the environment when the app is created."""
+
+    DEV_MODE = False
+    TESTING = False
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
+        self.SECRET_KEY_FALLBACKS = [
+            key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
+        ]
+        self.SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'feedback.db'}")
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+        self.MAIL_PORT = _int("MAIL_PORT", 25)
+        self.MAIL_USE_TLS = _flag("MAIL_USE_TLS", "false")
+        self.MAIL_USE_SSL = _flag("MAIL_USE_SSL", "false")
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+        self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "feedback@localhost")
+        self.MAIL_TIMEOUT_SECONDS = _int("MAIL_TIMEOUT_SECONDS", 30)
+
+        self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.FEEDBACK_LINK_MAX_AGE_DAYS = _int("FEEDBACK_LINK_MAX_AGE_DAYS", 30)
+        self.FEEDBACK_MIN_RESPONSES = _int("FEEDBACK_MIN_RESPONSES", 5)
+        self.FEEDBACK_REMINDER_DAYS = _int_list("FEEDBACK_REMINDER_DAYS", "3,7")
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", "true")
+
+        secure = self.PUBLIC_BASE_URL.startswith("https://")
+        self.SESSION_COOKIE_SECURE = secure
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = secure
+        self.SEND_HSTS = secure
+        # A candidate may leave the form open for a while before answering on a phone.
+        self.WTF_CSRF_TIME_LIMIT = 24 * 3600
+        self.MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+        # In dev mode mail stays in the outbox and is read on the dev mailbox page.
+        self.DEV_MAILBOX = self.DEV_MODE
+
+    def validate(self) -> None:
+        """Refuse to run production without a real secret key."""
+        if self.DEV_MODE or self.TESTING:
+            return
+        if not self.SECRET_KEY:
+            raise ConfigError("SECRET_KEY is not set; the app refuses to start in production without it")
+        if len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(f"SECRET_KEY is too short; use at least {MIN_SECRET_KEY_LENGTH} random characters")
+
+
+class DevConfig(Config):
+    """``make run``: FLASK_DEBUG=1, the embedded database, a dev mailbox instead of SMTP."""
+
+    DEV_MODE = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = self.SECRET_KEY or DEV_SECRET_KEY
+
+
+class TestConfig(Config):
+    """The test suite: DATABASE_URL when given (PostgreSQL in CI), else a throw-away SQLite file."""
+
+    TESTING = True
+
+    def __init__(self, database_url: str | None = None) -> None:
+        super().__init__()
+        self.SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+        self.SECRET_KEY_FALLBACKS = []
+        if database_url:
+            self.SQLALCHEMY_DATABASE_URI = database_url
+        self.MAIL_DEFAULT_SENDER = "Feedback <feedback@feedback.example>"
+        self.PUBLIC_BASE_URL = "http://feedback.example"
+        self.FEEDBACK_MIN_RESPONSES = 5
+        self.FEEDBACK_LINK_MAX_AGE_DAYS = 30
+        self.FEEDBACK_REMINDER_DAYS = (3, 7)
+        self.RATELIMIT_ENABLED = False
+        self.SESSION_COOKIE_SECURE = False
+        self.SEND_HSTS = False
+
+
+def test_database_url() -> str | None:
+    """The database the test suite runs on, from DATABASE_URL (None: a temporary SQLite file)."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    return _database_url(url) if url else None
+
+
+def config_for_environment() -> Config:
+    """Dev mode is FLASK_DEBUG=1; anything else is production (CONTRACT §2)."""
+    return DevConfig() if _flag("FLASK_DEBUG", "0") else Config()

@@ -1,0 +1,106 @@
+"""Demo data for ``make run``: the sample outcomes, their e-mails in the dev mailbox, some answers."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from .config import PROJECT_ROOT
+from .extensions import db
+from .jobs.delivery import deliver_queued
+from .models import Company, FeedbackRequest
+from .services.imports import import_outcomes
+from .services.outcomes_csv import check_outcomes
+from .services.responses import submit_response
+from .survey.definitions import DECLINE_REASONS, REJECTION_REASONS
+from .survey.forms import applicable_questions, offers_not_applicable
+from .timeutil import today
+
+DEMO_CSV = PROJECT_ROOT / "demo" / "outcomes-sample.csv"
+IMPROVE_TEXTS = [
+    "Tell people sooner when the decision is made.",
+    "The take-home task took far longer than the two hours announced.",
+    "Interviewers had not read my CV.",
+    "Share the salary range in the first call.",
+    "Everyone was friendly and on time, thank you.",
+    "One interviewer kept checking their phone.",
+    "Clearer description of the team and the day-to-day work.",
+]
+STRENGTHEN_TEXTS = [
+    "More hands-on experience with production incidents would help.",
+    "Walk through concrete examples of trade-offs you made and why.",
+    "Practise structuring answers to system design questions.",
+    "Deeper knowledge of automated testing in CI pipelines.",
+]
+
+
+def _candidate_answers(rng: random.Random, mood: float, questions, application) -> list[dict]:  # noqa: ANN001
+    answers = []
+    for question in questions:
+        if question.kind == "nps":
+            answers.append({"question_id": question.id, "number": max(0, min(10, round(rng.gauss(6 + 3 * mood, 2)))), "text": None})
+        elif question.kind == "likert":
+            if offers_not_applicable(question, application) and rng.random() < 0.6:
+                answers.append({"question_id": question.id, "number": None, "text": "not_applicable"})
+            elif rng.random() < 0.95:
+                answers.append({"question_id": question.id, "number": max(1, min(5, round(rng.gauss(3 + 1.5 * mood, 1)))), "text": None})
+        elif question.kind == "choices":
+            for code, _label in rng.sample(DECLINE_REASONS, rng.randint(1, 2)):
+                answers.append({"question_id": question.id, "number": None, "text": code})
+        elif question.kind == "text" and rng.random() < 0.4:
+            answers.append({"question_id": question.id, "number": None, "text": rng.choice(IMPROVE_TEXTS)})
+    return answers
+
+
+def _company_answers(rng: random.Random, questions) -> list[dict]:  # noqa: ANN001
+    answers = []
+    for question in questions:
+        if question.kind == "choices":
+            for code, _label in rng.sample(REJECTION_REASONS, rng.randint(1, 2)):
+                answers.append({"question_id": question.id, "number": None, "text": code})
+        elif question.kind == "band":
+            answers.append({"question_id": question.id, "number": rng.randint(1, 4), "text": None})
+        elif question.kind == "text" and rng.random() < 0.5:
+            answers.append({"question_id": question.id, "number": None, "text": rng.choice(STRENGTHEN_TEXTS)})
+        elif question.kind == "yesno":
+            yes = rng.random() < 0.5
+            answers.append({"question_id": question.id, "number": int(yes), "text": "yes" if yes else "no"})
+    return answers
+
+
+def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str] | None:
+    """Import the sample outcomes, deliver their mail to the dev mailbox, answer a share of it.
+
+    Returns the lines to print, or None when the database already holds data.
+    """
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Company)):
+        return None
+    with csv_path.open(encoding="utf-8-sig", newline="") as stream:
+        rows = (row for row, _problems in check_outcomes(stream, today()) if row is not None)
+        summary = import_outcomes(rows, source=f"demo: {csv_path.name}")
+    db.session.commit()
+    delivered = deliver_queued()
+
+    rng = random.Random(2026)
+    moods = {}
+    answered = 0
+    requests = db.session.scalars(sa.select(FeedbackRequest).order_by(FeedbackRequest.id)).all()
+    for feedback_request in requests:
+        if rng.random() >= answer_share:
+            continue
+        application = feedback_request.application
+        mood = moods.setdefault(application.company_id, rng.uniform(-0.8, 0.8))
+        questions = applicable_questions(feedback_request.survey, application)
+        if feedback_request.audience == "candidate":
+            answers = _candidate_answers(rng, mood, questions, application)
+        else:
+            answers = _company_answers(rng, questions)
+        submit_response(feedback_request, answers)
+        answered += 1
+    db.session.commit()
+    return [
+        f"Demo data loaded: {summary.applications_created} applications, {delivered.sent} e-mails in the dev mailbox,",
+        f"{answered} of {len(requests)} requests answered with made-up answers; the rest are yours to click.",
+        "Read the e-mails at http://127.0.0.1:5000/dev/mailbox/",
+    ]

@@ -1,0 +1,49 @@
+"""Error pages in the site's look, with the status code that fits."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Something in that request was not right", "Go back, reload the page and try again."),
+    404: ("Page not found", "The address may be mistyped, or the link incomplete. Check it and try again."),
+    405: ("That is not allowed here", "This address does not take that kind of request."),
+    410: ("This page is gone", "It is no longer available."),
+    413: ("That was too large", "Send something smaller."),
+    429: ("Too many requests", "Please wait a moment and try again."),
+    500: ("Something went wrong on our side", "Nothing you did caused this. Please try again in a few minutes."),
+    503: ("The service is not available right now", "Please try again in a few minutes."),
+}
+
+
+def _page(code: int, title: str | None = None, detail: str | None = None):  # noqa: ANN202
+    default_title, default_detail = MESSAGES.get(code, (f"Error {code}", ""))
+    return render_template("errors/error.html", code=code, title=title or default_title,
+                           detail=detail or default_detail), code
+
+
+def register(app: Flask) -> None:
+    """Install the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # noqa: ANN202
+        return _page(400, "This form has expired", "Go back, reload the page and send the form again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # noqa: ANN202
+        if error.code is None or error.code < 400:
+            return error
+        return _page(error.code)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):  # noqa: ANN202
+        log.exception("unhandled error")
+        db.session.rollback()
+        return _page(500)

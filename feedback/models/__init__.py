@@ -1,0 +1,12 @@
+"""The data model, one module per aggregate; imported here so Alembic sees every table."""
+from .outbox import MAIL_KINDS, MAIL_STATUSES, OutboxMessage, Suppression
+from .outcomes import OUTCOMES, STAGE_LABELS, STAGES, Application, Candidate, Company, ImportBatch, Position
+from .requests import FeedbackRequest
+from .responses import Answer, Response
+from .surveys import AUDIENCES, QUESTION_KINDS, Question, Survey
+
+__all__ = [
+    "AUDIENCES", "MAIL_KINDS", "MAIL_STATUSES", "OUTCOMES", "QUESTION_KINDS", "STAGES", "STAGE_LABELS",
+    "Answer", "Application", "Candidate", "Company", "FeedbackRequest", "ImportBatch", "OutboxMessage",
+    "Position", "Question", "Response", "Suppression", "Survey",
+]

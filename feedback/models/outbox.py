@@ -1,0 +1,56 @@
+"""The e-mail outbox and the suppression list."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import utcnow
+from .base import UTCDateTime
+from .requests import FeedbackRequest
+
+MAIL_KINDS = ("invitation", "reminder", "fresh_link")
+MAIL_STATUSES = ("queued", "sent", "failed", "cancelled")
+
+
+class OutboxMessage(db.Model):
+    """An e-mail to send. Written in the transaction that decided it; rendered and sent later."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('invitation', 'reminder', 'fresh_link')", name="kind"),
+        sa.CheckConstraint("status IN ('queued', 'sent', 'failed', 'cancelled')", name="status"),
+        sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    request_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("feedback_requests.id", ondelete="CASCADE"), index=True
+    )
+    to_address: Mapped[str | None] = mapped_column(sa.String(320))
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    subject: Mapped[str | None] = mapped_column(sa.String(300))
+    # Kept only in dev mode, for the dev mailbox page: in production a body holds a live link.
+    body_text: Mapped[str | None] = mapped_column(sa.Text)
+    body_html: Mapped[str | None] = mapped_column(sa.Text)
+
+    request: Mapped[FeedbackRequest | None] = relationship()
+
+
+class Suppression(db.Model):
+    """An address that must never be mailed again, kept only as a keyed hash."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    reason: Mapped[str] = mapped_column(sa.String(40), default="unsubscribed")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,40 @@
+"""Feedback requests: one per application and audience, each with its own one-time link."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import utcnow
+from .base import UTCDateTime
+from .outcomes import Application
+from .surveys import Survey
+
+
+class FeedbackRequest(db.Model):
+    """Asks one person (candidate or company contact) one survey about one application."""
+
+    __tablename__ = "feedback_requests"
+    __table_args__ = (
+        sa.UniqueConstraint("application_id", "audience"),
+        sa.CheckConstraint("audience IN ('candidate', 'company')", name="audience"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id", ondelete="CASCADE"))
+    survey_id: Mapped[int] = mapped_column(sa.ForeignKey("surveys.id"))
+    audience: Mapped[str] = mapped_column(sa.String(20))
+    recipient_email: Mapped[str | None] = mapped_column(sa.String(320), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The current link was issued (first mailed, or renewed) at this moment; older links are dead.
+    link_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The highest FEEDBACK_REMINDER_DAYS mark already reminded (0: none).
+    reminded_day_mark: Mapped[int] = mapped_column(default=0)
+
+    application: Mapped[Application] = relationship()
+    survey: Mapped[Survey] = relationship()

@@ -1,0 +1,1 @@
+"""Read side: named functions returning rows or dicts; aggregates are GROUP BY in SQL."""

@@ -1,0 +1,266 @@
+"""Reading and validating an outcomes CSV (CONTRACT §4), one row at a time.
+
+Pure: no database. The CLI import, the browser upload and the API all validate through here, so a
+file is judged the same way wherever it comes from.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TextIO
+
+from email_validator import EmailNotValidError, validate_email
+
+from ..models import OUTCOMES, STAGES
+
+REQUIRED_COLUMNS = ("candidate_name", "candidate_email", "company", "position", "stage", "outcome", "decided_on")
+OPTIONAL_COLUMNS = ("company_contact_email", "application_ref")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+MAX_LENGTHS = {
+    "candidate_name": 200,
+    "candidate_email": 320,
+    "company": 200,
+    "company_contact_email": 320,
+    "position": 200,
+    "application_ref": 200,
+}
+FORBIDDEN_CHARACTERS = re.compile(r"[\r\n\x00]")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+csv.field_size_limit(1024 * 1024)
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.column}: {self.message}"
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One valid outcome, with addresses normalised (lower case) and the date parsed."""
+
+    line: int
+    candidate_name: str
+    candidate_email: str
+    company: str
+    company_contact_email: str | None
+    position: str
+    stage: str
+    outcome: str
+    decided_on: date
+    application_ref: str | None
+
+    @property
+    def identity(self) -> tuple:
+        """The application's identity (CONTRACT §4): the ATS id when given, else the natural key."""
+        company = fold(self.company)
+        if self.application_ref:
+            return ("ref", company, self.application_ref)
+        return ("key", company, fold(self.position), self.candidate_email, self.decided_on.isoformat())
+
+
+def fold(name: str) -> str:
+    """Names match without regard to case or repeated spaces ("ACME  robotics" is "Acme Robotics")."""
+    return " ".join(name.split()).casefold()
+
+
+def normalise_address(address: str) -> str:
+    """The address as stored and compared: syntax-checked, lower-cased (raises EmailNotValidError)."""
+    result = validate_email(address, check_deliverability=False)
+    return result.normalized.lower()
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def _check_value(line: int, column: str, value: str, problems: list[Problem]) -> bool:
+    if FORBIDDEN_CHARACTERS.search(value):
+        problems.append(Problem(line, column, "must not contain a line break or a NUL character"))
+        return False
+    limit = MAX_LENGTHS.get(column)
+    if limit and len(value) > limit:
+        problems.append(Problem(line, column, f"is longer than {limit} characters"))
+        return False
+    return True
+
+
+def _address(line: int, column: str, value: str, problems: list[Problem]) -> str | None:
+    try:
+        return normalise_address(value)
+    except EmailNotValidError as exc:
+        problems.append(Problem(line, column, f"{value!r} is not a valid e-mail address ({exc})"))
+        return None
+
+
+def _decided_on(line: int, value: str, today: date, problems: list[Problem]) -> date | None:
+    try:
+        if not ISO_DATE.match(value):
+            raise ValueError
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        problems.append(Problem(line, "decided_on", f"{value!r} is not a date in the form YYYY-MM-DD"))
+        return None
+    if parsed > today:
+        problems.append(Problem(line, "decided_on", f"{value} is in the future"))
+        return None
+    return parsed
+
+
+def validate_record(line: int, record: dict[str, str], today: date) -> tuple[OutcomeRow | None, list[Problem]]:
+    """Check one record (column -> raw text); return the row or the problems found in it."""
+    problems: list[Problem] = []
+    values: dict[str, str] = {}
+    for column in COLUMNS:
+        value = (record.get(column) or "").strip()
+        if value and not _check_value(line, column, value, problems):
+            continue
+        if not value and column in REQUIRED_COLUMNS:
+            problems.append(Problem(line, column, "is required"))
+            continue
+        values[column] = value
+
+    candidate_email = contact_email = None
+    if values.get("candidate_email"):
+        candidate_email = _address(line, "candidate_email", values["candidate_email"], problems)
+    if values.get("company_contact_email"):
+        contact_email = _address(line, "company_contact_email", values["company_contact_email"], problems)
+    stage = values.get("stage", "").lower()
+    if stage and stage not in STAGES:
+        problems.append(Problem(line, "stage", f"unknown stage {values['stage']!r}; use one of {', '.join(STAGES)}"))
+    outcome = values.get("outcome", "").lower()
+    if outcome and outcome not in OUTCOMES:
+        problems.append(
+            Problem(line, "outcome", f"unknown outcome {values['outcome']!r}; use one of {', '.join(OUTCOMES)}")
+        )
+    if outcome == "rejected" and "company_contact_email" in values and not values["company_contact_email"]:
+        problems.append(Problem(line, "company_contact_email", "is required when the outcome is rejected"))
+    decided_on = _decided_on(line, values["decided_on"], today, problems) if values.get("decided_on") else None
+
+    if problems:
+        return None, problems
+    return (
+        OutcomeRow(
+            line=line,
+            candidate_name=values["candidate_name"],
+            candidate_email=candidate_email,
+            company=" ".join(values["company"].split()),
+            company_contact_email=contact_email,
+            position=" ".join(values["position"].split()),
+            stage=stage,
+            outcome=outcome,
+            decided_on=decided_on,
+            application_ref=values.get("application_ref") or None,
+        ),
+        [],
+    )
+
+
+def read_records(stream: TextIO) -> Iterator[tuple[int, dict[str, str] | None, list[Problem]]]:
+    """Yield (line, record, problems) for each data row; header problems come first with line 1.
+
+    A fatal problem with the header yields it and stops: no row can be read without columns.
+    """
+    try:
+        header_line = stream.readline()
+    except UnicodeDecodeError:
+        yield 1, None, [Problem(1, "file", "is not UTF-8 text")]
+        return
+    if not header_line.strip():
+        yield 1, None, [Problem(1, "header", "the file is empty; the first line must name the columns")]
+        return
+    delimiter = _sniff_delimiter(header_line)
+    header = [name.strip().lstrip("\ufeff").strip().lower() for name in next(csv.reader([header_line], delimiter=delimiter))]
+    header_problems = [Problem(1, column, "column is missing") for column in REQUIRED_COLUMNS if column not in header]
+    if "company_contact_email" not in header:
+        header_problems.append(Problem(1, "company_contact_email", "column is missing (needed for rejections)"))
+    seen: set[str] = set()
+    for name in header:
+        if name in COLUMNS and name in seen:
+            header_problems.append(Problem(1, name, "column appears twice"))
+        seen.add(name)
+    if header_problems:
+        yield 1, None, header_problems
+        return
+
+    reader = csv.reader(stream, delimiter=delimiter, strict=False)
+    last_line = 1
+    while True:
+        start = last_line + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            yield start, None, [Problem(start, "file", "is not UTF-8 text from here on")]
+            return
+        except csv.Error as exc:
+            yield start, None, [Problem(start, "row", f"cannot be read as CSV ({exc})")]
+            return
+        last_line = reader.line_num + 1
+        if not any(field.strip() for field in fields):
+            continue
+        if len(fields) > len(header):
+            extra = fields[len(header):]
+            if any(field.strip() for field in extra):
+                yield start, None, [
+                    Problem(start, "row", f"has {len(fields)} fields but the header names {len(header)}")
+                ]
+                continue
+        yield start, dict(zip(header, fields)), []
+
+
+def _identity_digest(identity: tuple) -> bytes:
+    # A short digest keeps memory flat however long the file is.
+    return hashlib.blake2b(repr(identity).encode(), digest_size=16).digest()
+
+
+def check_outcomes(stream: TextIO, today: date) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:
+    """Yield (row, []) for each valid row and (None, problems) for each invalid one, in file order.
+
+    Also catches a row that repeats an earlier row's application identity within the file.
+    """
+    first_seen: dict[bytes, int] = {}
+    for line, record, problems in read_records(stream):
+        if record is None:
+            yield None, problems
+            continue
+        row, problems = validate_record(line, record, today)
+        if row is None:
+            yield None, problems
+            continue
+        digest = _identity_digest(row.identity)
+        if digest in first_seen:
+            column = "application_ref" if row.application_ref else "row"
+            yield None, [Problem(line, column, f"repeats the application on line {first_seen[digest]}")]
+            continue
+        first_seen[digest] = line
+        yield row, []
+
+
+@dataclass
+class ValidationReport:
+    rows_read: int
+    valid_rows: int
+    problems: list[Problem]
+
+
+def summarise(results: Iterable[tuple[OutcomeRow | None, list[Problem]]]) -> ValidationReport:
+    """Count a validation pass: rows read, rows valid, every problem."""
+    report = ValidationReport(rows_read=0, valid_rows=0, problems=[])
+    for row, problems in results:
+        if row is not None:
+            report.valid_rows += 1
+        if row is not None or problems[0].line > 1:  # line 1 is the header, not a row
+            report.rows_read += 1
+        report.problems.extend(problems)
+    return report

@@ -1,0 +1,62 @@
+"""Keeping the stored surveys in step with their built-in definitions."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Question, Survey
+from ..survey.definitions import BUILTIN_SURVEYS, definition
+
+
+class SurveyDefinitionError(RuntimeError):
+    """A stored survey version differs from its definition: the version must be raised."""
+
+
+def _question_fields(position: int, spec: dict) -> dict:
+    return {
+        "key": spec["key"],
+        "position": position,
+        "kind": spec["kind"],
+        "prompt": spec["prompt"],
+        "help_text": spec.get("help_text"),
+        "required": bool(spec.get("required", False)),
+        "options": spec.get("options"),
+        "max_length": spec.get("max_length"),
+    }
+
+
+def _matches(survey: Survey, spec: dict) -> bool:
+    stored = [
+        {c: getattr(q, c) for c in ("key", "position", "kind", "prompt", "help_text", "required", "options", "max_length")}
+        for q in survey.questions
+    ]
+    wanted = [_question_fields(i, q) for i, q in enumerate(spec["questions"], start=1)]
+    return stored == wanted and survey.title == spec["title"] and survey.audience == spec["audience"]
+
+
+def ensure_builtin_surveys() -> dict[str, Survey]:
+    """Store the current version of each built-in survey if missing; return them by key."""
+    surveys: dict[str, Survey] = {}
+    for spec in BUILTIN_SURVEYS:
+        survey = db.session.scalar(
+            sa.select(Survey).where(Survey.key == spec["key"], Survey.version == spec["version"])
+        )
+        if survey is None:
+            survey = Survey(key=spec["key"], version=spec["version"], audience=spec["audience"], title=spec["title"])
+            survey.questions = [Question(**_question_fields(i, q)) for i, q in enumerate(spec["questions"], start=1)]
+            db.session.add(survey)
+            db.session.flush()
+        elif not _matches(survey, spec):
+            raise SurveyDefinitionError(
+                f"survey {spec['key']!r} version {spec['version']} is stored with other wording; "
+                "raise its version in survey/definitions.py"
+            )
+        surveys[spec["key"]] = survey
+    return surveys
+
+
+def current_survey(key: str) -> Survey:
+    """The stored current version of the built-in survey ``key`` (stored on first use)."""
+    spec = definition(key)
+    survey = db.session.scalar(sa.select(Survey).where(Survey.key == key, Survey.version == spec["version"]))
+    return survey if survey is not None else ensure_builtin_surveys()[key]

@@ -1,0 +1,111 @@
+"""WTForms forms built from a survey's stored questions: no hand-written class per survey."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectMultipleField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models import Application, Question, Survey
+from .definitions import NOT_APPLICABLE
+
+STAGES_BEFORE_INTERVIEW = ("application", "screen")
+OUTCOMES_LEFT_BY_CANDIDATE = ("withdrew", "offer_declined")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def no_nul(form, field) -> None:  # noqa: ANN001
+    """PostgreSQL cannot store NUL characters; say so instead of failing."""
+    if field.data and "\x00" in field.data:
+        raise ValidationError("Remove the invisible NUL characters from this text.")
+
+
+def applicable_questions(survey: Survey, application: Application) -> list[Question]:
+    """The questions this person is asked: decline reasons only when the candidate left."""
+    return [
+        question
+        for question in survey.questions
+        if not (question.key == "decline_reasons" and application.outcome not in OUTCOMES_LEFT_BY_CANDIDATE)
+    ]
+
+
+def offers_not_applicable(question: Question, application: Application) -> bool:
+    """Candidates who never reached an interview can say interviewer preparation does not apply."""
+    return question.key == "interviewer_preparation" and application.stage in STAGES_BEFORE_INTERVIEW
+
+
+def _scale_choices(question: Question) -> list[tuple[str, str]]:
+    if question.kind == "nps":
+        return [(str(value), str(value)) for value in range(11)]
+    return [(str(value), label) for value, label in enumerate(question.options, start=1)]
+
+
+def _field(question: Question, application: Application, company: str):  # noqa: ANN202
+    label = question.prompt.replace("{company}", company)
+    required = [InputRequired(message="Please answer this question.")] if question.required else [Optional()]
+    description = (question.help_text or "").replace("{company}", company)
+    if question.kind in ("nps", "likert", "band"):
+        choices = _scale_choices(question)
+        if offers_not_applicable(question, application):
+            choices.append((NOT_APPLICABLE, "Does not apply"))
+        return RadioField(label, choices=choices, validators=required, description=description)
+    if question.kind == "yesno":
+        return RadioField(label, choices=[("yes", "Yes"), ("no", "No")], validators=required, description=description)
+    if question.kind == "choices":
+        validators = (
+            [InputRequired(message="Please choose at least one.")] if question.required else [Optional()]
+        )
+        return MultiCheckboxField(
+            label, choices=[tuple(option) for option in question.options], validators=validators, description=description
+        )
+    if question.kind == "text":
+        limit = question.max_length or 2000
+        return TextAreaField(
+            label,
+            validators=[Optional(), Length(max=limit, message=f"Please keep this under {limit} characters."), no_nul],
+            description=description,
+            render_kw={"maxlength": limit, "rows": 5},
+        )
+    raise ValueError(f"unknown question kind {question.kind!r}")
+
+
+def survey_form_class(survey: Survey, application: Application) -> type[FlaskForm]:
+    """A form class whose field names are the question keys (CONTRACT §6)."""
+    fields = {
+        question.key: _field(question, application, application.company.name)
+        for question in applicable_questions(survey, application)
+    }
+    return type(f"{survey.key.title().replace('_', '')}Form", (FlaskForm,), fields)
+
+
+def answers_from_form(form: FlaskForm, questions: list[Question]) -> list[dict]:
+    """The answers a valid form holds, as rows for the answers table (skipped questions left out)."""
+    rows: list[dict] = []
+    for question in questions:
+        data = form[question.key].data
+        if data in (None, "", []):
+            continue
+        if question.kind in ("nps", "likert", "band"):
+            if data == NOT_APPLICABLE:
+                rows.append({"question_id": question.id, "number": None, "text": NOT_APPLICABLE})
+            else:
+                rows.append({"question_id": question.id, "number": int(data), "text": None})
+        elif question.kind == "yesno":
+            rows.append({"question_id": question.id, "number": 1 if data == "yes" else 0, "text": data})
+        elif question.kind == "choices":
+            rows.extend({"question_id": question.id, "number": None, "text": code} for code in dict.fromkeys(data))
+        else:
+            text = data.strip()
+            if text:
+                rows.append({"question_id": question.id, "number": None, "text": text})
+    return rows
+
+
+class RenewLinkForm(FlaskForm):
+    """The button on an expired link's page that asks for a fresh link."""

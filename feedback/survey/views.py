@@ -1,0 +1,96 @@
+"""The feedback link: show the form, take one answer, explain a used or expired link."""
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import STAGE_LABELS, FeedbackRequest
+from ..services.responses import AlreadyAnswered, link_expires_at, request_fresh_link, submit_response
+from ..timeutil import utcnow
+from ..tokens import LinkCheck, read_feedback_link_token
+from . import bp
+from .forms import RenewLinkForm, answers_from_form, applicable_questions, survey_form_class
+
+
+@bp.after_request
+def private_page_headers(response):  # noqa: ANN001, ANN201
+    """Token pages: never cached, and the token never leaks to another site through Referer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _load(token: str) -> tuple[FeedbackRequest, LinkCheck]:
+    """The request a link names, or a 404 that says nothing about anyone."""
+    check = read_feedback_link_token(token)
+    if check is None:
+        abort(404)
+    feedback_request = db.session.get(FeedbackRequest, check.request_id)
+    if feedback_request is None or feedback_request.link_issued_at is None:
+        abort(404)
+    return feedback_request, check
+
+
+def _expired(feedback_request: FeedbackRequest, check: LinkCheck) -> bool:
+    return check.expired or utcnow() >= link_expires_at(feedback_request)
+
+
+def _refusal(feedback_request: FeedbackRequest, check: LinkCheck, token: str):  # noqa: ANN202
+    """The 410 page for a used, closed, replaced or expired link, or None if the link is live."""
+    if feedback_request.answered_at is not None:
+        return render_template("survey/used.html", answered_at=feedback_request.answered_at), 410
+    if feedback_request.cancelled_at is not None:
+        return render_template("survey/closed.html"), 410
+    replaced = check.signed_at < feedback_request.link_issued_at
+    if replaced or _expired(feedback_request, check):
+        return render_template("survey/expired.html", token=token, form=RenewLinkForm(), replaced=replaced), 410
+    return None
+
+
+@bp.route("/f/<token>", methods=["GET", "POST"])
+def answer(token: str):  # noqa: ANN201
+    """Show a live link's survey (GET never uses it up) and take its one valid submission."""
+    feedback_request, check = _load(token)
+    refusal = _refusal(feedback_request, check, token)
+    if refusal is not None:
+        return refusal
+    application = feedback_request.application
+    survey = feedback_request.survey
+    questions = applicable_questions(survey, application)
+    form = survey_form_class(survey, application)()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                submit_response(feedback_request, answers_from_form(form, questions))
+                db.session.commit()
+            except (AlreadyAnswered, IntegrityError):
+                db.session.rollback()
+                db.session.refresh(feedback_request)
+                return render_template("survey/used.html", answered_at=feedback_request.answered_at), 410
+            return render_template("survey/thanks.html", audience=feedback_request.audience,
+                                   company=application.company.name)
+        status = 400
+    return render_template(
+        "survey/form.html",
+        form=form,
+        survey=survey,
+        questions=questions,
+        feedback_request=feedback_request,
+        application=application,
+        stage_label=STAGE_LABELS[application.stage],
+        expires_at=link_expires_at(feedback_request),
+    ), status
+
+
+@bp.route("/f/<token>/renew", methods=["POST"])
+def renew(token: str):  # noqa: ANN201
+    """Ask for a fresh link for an expired one; the answer is the same whatever happened."""
+    feedback_request, check = _load(token)
+    replaced = check.signed_at < feedback_request.link_issued_at
+    # A live link is never replaced from outside: only a dead one can ask for a successor.
+    if RenewLinkForm().validate_on_submit() and (replaced or _expired(feedback_request, check)):
+        request_fresh_link(feedback_request)
+        db.session.commit()
+    return render_template("survey/renewed.html"), 202
