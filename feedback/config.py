@@ -67,6 +67,8 @@ class Config:
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "feedback@localhost")
         self.MAIL_TIMEOUT_SECONDS = _int("MAIL_TIMEOUT_SECONDS", 30)
+        # Flask-Mail would silently drop mail under TESTING; the tests talk to a real SMTP server.
+        self.MAIL_SUPPRESS_SEND = False
 
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.FEEDBACK_LINK_MAX_AGE_DAYS = _int("FEEDBACK_LINK_MAX_AGE_DAYS", 30)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectMultipleField, TextAreaField
+from wtforms import RadioField, SelectChoice, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -40,10 +40,10 @@ def offers_not_applicable(question: Question, application: Application) -> bool:
     return question.key == "interviewer_preparation" and application.stage in STAGES_BEFORE_INTERVIEW
 
 
-def _scale_choices(question: Question) -> list[tuple[str, str]]:
+def _scale_choices(question: Question) -> list[SelectChoice]:
     if question.kind == "nps":
-        return [(str(value), str(value)) for value in range(11)]
-    return [(str(value), label) for value, label in enumerate(question.options, start=1)]
+        return [SelectChoice(str(value)) for value in range(11)]
+    return [SelectChoice(str(value), label) for value, label in enumerate(question.options, start=1)]
 
 
 def _field(question: Question, application: Application, company: str):  # noqa: ANN202
@@ -53,16 +53,16 @@ def _field(question: Question, application: Application, company: str):  # noqa:
     if question.kind in ("nps", "likert", "band"):
         choices = _scale_choices(question)
         if offers_not_applicable(question, application):
-            choices.append((NOT_APPLICABLE, "Does not apply"))
+            choices.append(SelectChoice(NOT_APPLICABLE, "Does not apply"))
         return RadioField(label, choices=choices, validators=required, description=description)
     if question.kind == "yesno":
-        return RadioField(label, choices=[("yes", "Yes"), ("no", "No")], validators=required, description=description)
+        return RadioField(label, choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")], validators=required, description=description)
     if question.kind == "choices":
         validators = (
             [InputRequired(message="Please choose at least one.")] if question.required else [Optional()]
         )
         return MultiCheckboxField(
-            label, choices=[tuple(option) for option in question.options], validators=validators, description=description
+            label, choices=[SelectChoice(code, label) for code, label in question.options], validators=validators, description=description
         )
     if question.kind == "text":
         limit = question.max_length or 2000

@@ -1,0 +1,249 @@
+"""Fixtures: the app on SQLite (default) or PostgreSQL (DATABASE_URL), a real SMTP server, factories.
+
+The schema comes from the Alembic migrations, once per session; each test starts from empty tables.
+"""
+from __future__ import annotations
+
+import csv
+import email
+import email.policy
+import io
+import re
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask_migrate import upgrade
+
+from feedback import config as feedback_config
+from feedback import create_app
+from feedback.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CSV = ROOT / "demo" / "outcomes-sample.csv"
+BAD_CSV = ROOT / "tests" / "data" / "outcomes-bad.csv"
+KEPT_TABLES = {"surveys", "questions", "alembic_version"}
+HEADER = ["candidate_name", "candidate_email", "company", "company_contact_email", "position", "stage",
+          "outcome", "decided_on", "application_ref"]
+
+
+def _prepare_database(url: str) -> None:
+    """Start from an empty schema: PostgreSQL's public schema is dropped; SQLite is a new file."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+                connection.execute(sa.text("CREATE SCHEMA public"))
+    except sa.exc.OperationalError as exc:
+        pytest.exit(f"DATABASE_URL={url} is unreachable: {exc}", returncode=3)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = feedback_config.test_database_url()
+    if url is None:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'feedback-test.db'}"
+    _prepare_database(url)
+    app = create_app(feedback_config.TestConfig(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _empty_tables() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def make_app(database_url, smtp_server):
+    """Build an app on the test database, with optional config overrides."""
+    apps = []
+
+    def factory(**overrides):
+        config = feedback_config.TestConfig(database_url)
+        config.MAIL_SERVER = smtp_server.hostname
+        config.MAIL_PORT = smtp_server.port
+        for key, value in overrides.items():
+            setattr(config, key, value)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        _empty_tables()
+    with app.app_context():
+        yield app
+        db.session.rollback()
+    with app.app_context():
+        _empty_tables()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# --- A real SMTP server on loopback -----------------------------------------------------------
+
+class RecordingHandler:
+    """Keeps every message it accepts; can refuse recipients or whole messages on request."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.refuse_recipients: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address.lower() in self.refuse_recipients:
+            return self.refuse_recipients[address.lower()]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted"
+
+    def reset(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.envelopes.clear()
+            self.refuse_recipients.clear()
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SMTPServer:
+    def __init__(self) -> None:
+        self.handler = RecordingHandler()
+        self.hostname = "127.0.0.1"
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname=self.hostname, port=self.port)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def messages(self) -> list[email.message.EmailMessage]:
+        return self.handler.messages
+
+
+@pytest.fixture(scope="session")
+def _smtp_session():
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server(_smtp_session):
+    _smtp_session.handler.reset()
+    yield _smtp_session
+    _smtp_session.handler.reset()
+
+
+# --- Factories and helpers --------------------------------------------------------------------
+
+def outcome_row(**values) -> dict:
+    """A valid outcomes row; keyword arguments override columns."""
+    row = {
+        "candidate_name": "Ana Silva",
+        "candidate_email": "ana.silva@example.org",
+        "company": "Acme Robotics",
+        "company_contact_email": "hiring@acme-robotics.example.com",
+        "position": "QA Engineer",
+        "stage": "interview",
+        "outcome": "rejected",
+        "decided_on": "2026-10-02",
+        "application_ref": "",
+    }
+    row.update(values)
+    return row
+
+
+@pytest.fixture
+def write_csv(tmp_path) -> Callable[..., Path]:
+    """Write rows (dicts) as an outcomes CSV and return its path."""
+    counter = iter(range(1, 10_000))
+
+    def write(rows: list[dict], header: list[str] | None = None, delimiter: str = ",", bom: bool = False,
+              line_ending: str = "\n") -> Path:
+        header = header or HEADER
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=delimiter, lineterminator=line_ending)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([row.get(column, "") for column in header])
+        path = tmp_path / f"outcomes-{next(counter)}.csv"
+        path.write_bytes((("\ufeff" if bom else "") + buffer.getvalue()).encode("utf-8"))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def import_csv(runner, write_csv):
+    """Import rows through the real CLI command; return the click result."""
+
+    def run(rows: list[dict], *args: str):
+        path = write_csv(rows)
+        return runner.invoke(args=["feedback", "import", str(path), *args])
+
+    return run
+
+
+LINK = re.compile(r"http://feedback\.example(/f/[A-Za-z0-9_.\-]+)")
+
+
+def links_in(message) -> list[str]:
+    """The feedback-link paths in a received message's plain-text part."""
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    return LINK.findall(body)
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
