@@ -38,7 +38,8 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every table known to Alembic and the mapper
     from .database import configure_engine_events
-    from .extensions import csrf, db, mail, migrate
+    from . import access  # noqa: F401 - registers the user loader
+    from .extensions import csrf, db, login_manager, mail, migrate
 
     db.init_app(app)
     with app.app_context():
@@ -51,18 +52,25 @@ def register_extensions(app: Flask) -> None:
     )
     mail.init_app(app)
     csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.session_protection = "basic"
 
 
 def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .candidate import bp as candidate_bp
+    from .dashboard import bp as dashboard_bp
     from .devmail import bp as devmail_bp
     from .pages import bp as pages_bp
+    from .recruiter import bp as recruiter_bp
     from .survey import bp as survey_bp
     from .unsubscribe import bp as unsubscribe_bp
 
-    app.register_blueprint(pages_bp)
-    app.register_blueprint(survey_bp)
-    app.register_blueprint(unsubscribe_bp)
-    app.register_blueprint(devmail_bp)
+    for blueprint in (pages_bp, auth_bp, survey_bp, unsubscribe_bp, candidate_bp, dashboard_bp, recruiter_bp,
+                      devmail_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -59,18 +59,21 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool) -> None:
         click.echo(str(problem), err=True)
     invalid_rows = report.rows_read - report.valid_rows
     header_broken = any(problem.line == 1 for problem in report.problems)
-    if report.problems and (not skip_invalid or header_broken):
-        fail(f"{len(report.problems)} problem(s) in {path.name}; nothing was imported")
     if dry_run:
+        # A dry run summarises the file whether or not it is valid.
         click.echo(f"rows read: {report.rows_read}")
         click.echo(f"valid rows: {report.valid_rows}")
         click.echo(f"invalid rows: {invalid_rows}")
         click.echo("dry run: nothing was written")
+    if report.problems and (not skip_invalid or header_broken):
+        fail(f"{len(report.problems)} problem(s) in {path.name}; nothing was imported")
+    if dry_run:
         return
 
     with open_outcomes(path) as stream, progress_bar(report.valid_rows, "Importing") as bar:
         rows = (row for row, _problems in check_outcomes(stream, today()) if row is not None)
         summary = import_outcomes(rows, source=path.name, on_progress=bar.update if bar else None)
+        summary.rows_read = report.rows_read  # the file's rows, skipped invalid ones included (as --dry-run says)
         db.session.commit()
     for line in summary.lines():
         click.echo(line)
@@ -131,3 +134,41 @@ def demo_command(answer_share: float) -> None:
         return
     for line in result:
         click.echo(line)
+
+
+users_cli = AppGroup("users", help="Manage logins.")
+feedback_cli.add_command(users_cli)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "recruiter", "company"]), required=True,
+              help="admin: everything; recruiter: the companies given; company: that company's dashboard.")
+@click.option("--company", "company_names_", multiple=True, metavar="NAME",
+              help="The company (repeat for a recruiter with several). Must exist (import its outcomes first).")
+def users_create_command(email: str, role: str, company_names_: tuple[str, ...]) -> None:
+    """Create a login for EMAIL with a role.
+
+    The password is read from a prompt (typed twice) on a terminal, or from the first line of
+    stdin when piped: echo "$PASSWORD" | flask --app wsgi feedback users create ...
+    """
+    from .services.accounts import AccountError, create_user
+
+    companies = []
+    for name in company_names_:
+        company = company_by_name(name)
+        if company is None:
+            known = ", ".join(company_names()) or "none yet"
+            fail(f"no company named {name!r}; known companies: {known}")
+        companies.append(company)
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = create_user(email, password, role, companies)
+    except AccountError as exc:
+        fail(str(exc))
+    db.session.commit()
+    scope = f" for {', '.join(c.name for c in companies)}" if companies else ""
+    click.echo(f"created {user.role} login {user.email}{scope}")

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from .config import PROJECT_ROOT
 from .extensions import db
 from .jobs.delivery import deliver_queued
-from .models import Company, FeedbackRequest
+from .models import AdviceReview, Company, FeedbackRequest
+from .services.accounts import create_user
+from .services.moderation import review_advice
 from .services.imports import import_outcomes
 from .services.outcomes_csv import check_outcomes
 from .services.responses import submit_response
@@ -69,6 +71,25 @@ def _company_answers(rng: random.Random, questions) -> list[dict]:  # noqa: ANN0
     return answers
 
 
+DEMO_PASSWORD = "demo-password"
+
+
+def _create_demo_logins() -> list:
+    """An admin, a recruiter for half the companies, and a company user for the first company."""
+    companies = db.session.scalars(sa.select(Company).order_by(Company.name)).all()
+    admin = create_user("admin@demo.example", DEMO_PASSWORD, "admin", [])
+    recruiter = create_user("recruiter@demo.example", DEMO_PASSWORD, "recruiter", companies[: len(companies) // 2])
+    company = create_user("company@demo.example", DEMO_PASSWORD, "company", companies[:1])
+    return [admin, recruiter, company]
+
+
+def _review_some_advice(rng: random.Random, reviewer) -> None:  # noqa: ANN001
+    """Approve most demo advice so the candidate view shows some; leave the rest in the queue."""
+    for review in db.session.scalars(sa.select(AdviceReview).order_by(AdviceReview.id)):
+        if rng.random() < 0.7:
+            review_advice(review, "approve", reviewer)
+
+
 def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str] | None:
     """Import the sample outcomes, deliver their mail to the dev mailbox, answer a share of it.
 
@@ -98,9 +119,15 @@ def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str] | Non
             answers = _company_answers(rng, questions)
         submit_response(feedback_request, answers)
         answered += 1
+    logins = _create_demo_logins()
+    _review_some_advice(rng, logins[0])
     db.session.commit()
     return [
         f"Demo data loaded: {summary.applications_created} applications, {delivered.sent} e-mails in the dev mailbox,",
         f"{answered} of {len(requests)} requests answered with made-up answers; the rest are yours to click.",
         "Read the e-mails at http://127.0.0.1:5000/dev/mailbox/",
+        "",
+        f"Demo logins (password: {DEMO_PASSWORD}), sign in at http://127.0.0.1:5000/login",
+        *(f"  {user.role:<9} {user.email}" + (f"  ({', '.join(c.name for c in user.companies)})" if user.companies
+          else f"  ({user.company.name})" if user.company else "  (every company)") for user in logins),
     ]

@@ -53,7 +53,12 @@ def read_feedback_link_token(token: str) -> LinkCheck | None:
         payload, signed_at = serializer.loads(token, max_age=max_age, return_timestamp=True)
         expired = False
     except SignatureExpired as exc:
-        payload, signed_at, expired = exc.payload, exc.date_signed, True
+        # The exception carries the payload still serialized: decode it like loads() would.
+        try:
+            payload = serializer.load_payload(exc.payload)
+        except (BadData, UnicodeError, ValueError):
+            return None
+        signed_at, expired = exc.date_signed, True
     except (BadData, UnicodeError, ValueError):
         return None
     if type(payload) is not int or payload <= 0 or signed_at is None:
@@ -88,3 +93,26 @@ def read_unsubscribe_token(token: str) -> str | None:
     if not isinstance(payload, str) or len(payload) != 64:
         return None
     return payload
+
+
+CANDIDATE_VIEW_SALT = "feedback.candidate-view.v1"
+CANDIDATE_VIEW_MAX_AGE_DAYS = 7
+
+
+def candidate_view_token(candidate_id: int) -> str:
+    """A read-only link to a candidate's own feedback: reusable until it expires."""
+    return _serializer(CANDIDATE_VIEW_SALT).dumps(candidate_id)
+
+
+def read_candidate_view_token(token: str) -> tuple[int | None, bool]:
+    """(candidate id, expired) for a view token; (None, False) when it is not ours."""
+    try:
+        payload = _serializer(CANDIDATE_VIEW_SALT).loads(token, max_age=CANDIDATE_VIEW_MAX_AGE_DAYS * 86400)
+        expired = False
+    except SignatureExpired:
+        return None, True
+    except (BadData, UnicodeError, ValueError):
+        return None, False
+    if type(payload) is not int or payload <= 0:
+        return None, False
+    return payload, expired

@@ -86,6 +86,16 @@ def _smtp_error(exc: Exception) -> tuple[str, bool]:
     return f"{type(exc).__name__}: {exc}", False
 
 
+def _connection_lost(exc: Exception) -> bool:
+    """True for a dropped or failing connection; False for a refusal of this one message.
+
+    Every smtplib error is an OSError, so a refused recipient must not be taken for a network error.
+    """
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
 @contextmanager
 def _socket_timeout(seconds: float):
     previous = socket.getdefaulttimeout()
@@ -163,16 +173,15 @@ def _deliver_one(connection, outbox_id: int, result: DeliveryResult, server: str
         return
     try:
         connection.send(message)
-    except (smtplib.SMTPServerDisconnected, OSError) as exc:
+    except Exception as exc:
         db.session.rollback()
         outbox = db.session.get(OutboxMessage, outbox_id)
-        _record_failure(outbox, f"connection lost: {exc}", now)
-        db.session.commit()
-        result.failed += 1
-        raise MailServerUnavailable(f"the SMTP server {server} dropped the connection: {exc}", result) from exc
-    except Exception as exc:  # refused recipient, bad header, encoding: this row only
-        db.session.rollback()
-        outbox = db.session.get(OutboxMessage, outbox_id)
+        if _connection_lost(exc):
+            _record_failure(outbox, f"connection lost: {exc}", now)
+            db.session.commit()
+            result.failed += 1
+            raise MailServerUnavailable(f"the SMTP server {server} dropped the connection: {exc}", result) from exc
+        # refused recipient, bad header, encoding: this row only
         error, permanent = _smtp_error(exc)
         _record_failure(outbox, error, now, permanent=permanent)
         db.session.commit()

@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_mail import Message
 
-from ..models import FeedbackRequest, OutboxMessage
+from ..extensions import db
+from ..models import Candidate, FeedbackRequest, OutboxMessage
 from ..timeutil import utcnow
-from ..tokens import feedback_link_token, public_url, unsubscribe_token
+from ..tokens import candidate_view_token, feedback_link_token, public_url, unsubscribe_token
 
 
 def message_id(outbox_id: int) -> str:
@@ -81,8 +82,18 @@ def feedback_request_email(outbox: OutboxMessage) -> Message:
     return _build(outbox, subjects[outbox.kind], template, **context)
 
 
+def candidate_view_email(outbox: OutboxMessage) -> Message:
+    """The private link a candidate asked for, to read the feedback on their applications."""
+    candidate = db.session.get(Candidate, outbox.candidate_id)
+    link = public_url(f"/me/view/{candidate_view_token(candidate.id)}")
+    return _build(outbox, "Your feedback link", "candidate_view", link=link, candidate_name=candidate.name,
+                  company=None, position=None)
+
+
 def render_outbox_message(outbox: OutboxMessage) -> Message:
     """The e-mail an outbox row stands for."""
+    if outbox.kind == "candidate_view":
+        return candidate_view_email(outbox)
     if outbox.request is None:
         raise ValueError(f"outbox message {outbox.id} has no feedback request")
     return feedback_request_email(outbox)

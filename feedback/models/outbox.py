@@ -11,7 +11,7 @@ from ..timeutil import utcnow
 from .base import UTCDateTime
 from .requests import FeedbackRequest
 
-MAIL_KINDS = ("invitation", "reminder", "fresh_link")
+MAIL_KINDS = ("invitation", "reminder", "fresh_link", "candidate_view")
 MAIL_STATUSES = ("queued", "sent", "failed", "cancelled")
 
 
@@ -20,7 +20,7 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('invitation', 'reminder', 'fresh_link')", name="kind"),
+        sa.CheckConstraint("kind IN ('invitation', 'reminder', 'fresh_link', 'candidate_view')", name="kind"),
         sa.CheckConstraint("status IN ('queued', 'sent', 'failed', 'cancelled')", name="status"),
         sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
     )
@@ -30,6 +30,8 @@ class OutboxMessage(db.Model):
     request_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("feedback_requests.id", ondelete="CASCADE"), index=True
     )
+    # For mail about a person rather than one request (the candidate's view link).
+    candidate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
     to_address: Mapped[str | None] = mapped_column(sa.String(320))
     status: Mapped[str] = mapped_column(sa.String(20), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)

@@ -66,6 +66,8 @@ class ImportBatch(db.Model):
     applications_created: Mapped[int] = mapped_column(default=0)
     requests_queued: Mapped[int] = mapped_column(default=0)
     rows_known: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Application(db.Model):

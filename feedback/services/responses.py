@@ -10,6 +10,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import Answer, FeedbackRequest, OutboxMessage, Response
 from ..timeutil import utcnow
+from .moderation import queue_advice_for_review
 from .suppressions import is_suppressed
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def submit_response(request: FeedbackRequest, answers: list[dict]) -> Response:
         .values(status="cancelled", last_error="answered")
         .execution_options(synchronize_session=False)
     )
+    if request.audience == "company":
+        queue_advice_for_review(response)
     log.info("feedback request %s answered (%s answers)", request.id, len(answers))
     return response
 

@@ -1,0 +1,95 @@
+"""Who may see what: every tenant-scoped read goes through here.
+
+Admins see every company, recruiters the companies assigned to them, company users their own.
+Another tenant's object answers 404 (its existence is not confirmed); a route the role may not
+use at all answers 403.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user, login_required
+
+from .extensions import db, login_manager
+from .models import Company, ImportBatch, User, recruiter_companies
+from .models.outcomes import Application
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """The session cookie names ``id:session_token``; a token changed at logout ends the session."""
+    id_part, _, token = user_id.partition(":")
+    if not id_part.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(id_part))
+    if user is None or user.session_token != token:
+        return None
+    return user
+
+
+def roles_required(*roles: str):  # noqa: ANN201
+    """Sign-in required (redirect to /login), and one of ``roles`` (else 403)."""
+
+    def decorator(view):  # noqa: ANN001, ANN202
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def visible_company_ids(user: User) -> sa.Select | None:
+    """A SELECT of the company ids ``user`` may see, or None for an admin (every company)."""
+    if user.role == "admin":
+        return None
+    if user.role == "recruiter":
+        return sa.select(recruiter_companies.c.company_id).where(recruiter_companies.c.user_id == user.id)
+    return sa.select(sa.literal(user.company_id))
+
+
+def scope_to_companies(query: sa.Select, column, user: User) -> sa.Select:  # noqa: ANN001
+    """Restrict ``query`` to rows whose ``column`` (a company id) ``user`` may see."""
+    ids = visible_company_ids(user)
+    return query if ids is None else query.where(column.in_(ids))
+
+
+def visible_companies(user: User) -> list[Company]:
+    """The companies ``user`` may see, by name."""
+    return list(db.session.scalars(scope_to_companies(sa.select(Company), Company.id, user).order_by(Company.name)))
+
+
+def company_or_404(company_id: int) -> Company:
+    """The company, if the signed-in user may see it; 404 otherwise."""
+    query = scope_to_companies(sa.select(Company).where(Company.id == company_id), Company.id, current_user)
+    company = db.session.scalar(query)
+    if company is None:
+        abort(404)
+    return company
+
+
+def batch_or_404(batch_id: int) -> ImportBatch:
+    """An import batch the signed-in recruiter or admin may see: theirs, or one about their companies."""
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is None:
+        abort(404)
+    if current_user.role == "admin" or batch.created_by_id == current_user.id:
+        return batch
+    ids = visible_company_ids(current_user)
+    outside = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Application)
+        .where(Application.import_batch_id == batch.id, Application.company_id.not_in(ids))
+    )
+    inside = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Application)
+        .where(Application.import_batch_id == batch.id, Application.company_id.in_(ids))
+    )
+    if outside or not inside:
+        abort(404)
+    return batch

@@ -1,0 +1,6 @@
+"""Signing in and out (``/login``)."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import views  # noqa: E402,F401

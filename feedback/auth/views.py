@@ -1,0 +1,53 @@
+"""Sign in, sign out, and where a signed-in user lands."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db
+from ..safety import safe_next_url
+from ..services.accounts import authenticate, end_sessions
+from . import bp
+from .forms import LoginForm
+
+
+def landing_url(user) -> str:  # noqa: ANN001
+    """Where each role starts: companies on their dashboard, recruiters and admins on the overview."""
+    if user.role == "company":
+        return url_for("dashboard.company", company_id=user.company_id)
+    return url_for("recruiter.overview")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # noqa: ANN201
+    """The sign-in form; one generic error whatever was wrong."""
+    if current_user.is_authenticated:
+        return redirect(landing_url(current_user))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            db.session.commit()
+            next_url = safe_next_url(request.args.get("next"))
+            session.clear()  # a fresh session at login: nothing from before survives
+            login_user(user)
+            return redirect(next_url or landing_url(user))
+        status = 401
+        form.password.data = ""
+        flash("That e-mail address and password do not match an account.", "error")
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():  # noqa: ANN201
+    """Sign out everywhere: the session cookie and any copy of it stop working."""
+    end_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,6 @@
+"""The company dashboard: where did our process fall short?"""
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__, url_prefix="/companies")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,102 @@
+"""The company dashboard page and its CSV exports, scoped and thresholded alike."""
+from __future__ import annotations
+
+import re
+
+from flask import current_app, render_template, request
+
+from ..access import company_or_404, roles_required
+from ..exports import csv_response
+from ..models import STAGE_LABELS, STAGES
+from ..queries import dashboard as figures
+from ..queries.filters import ResponseFilter
+from ..queries.reports import request_counts
+from ..reports_text import QUESTION_LABELS
+from ..survey.definitions import DECLINE_REASONS
+from . import bp
+
+ALL_ROLES = ("admin", "recruiter", "company")
+SHORTFALL_COUNT = 3
+
+
+def _dashboard_data(company_id: int) -> dict:
+    company = company_or_404(company_id)
+    k = current_app.config["FEEDBACK_MIN_RESPONSES"]
+    flt = ResponseFilter.from_args(company.id, request.args)
+    responses = figures.response_count(flt)
+    enough = responses >= k
+    data = {
+        "company": company, "filter": flt, "k": k, "responses": responses, "enough": enough,
+        "requests": request_counts(company.id),
+        "positions": figures.positions(company.id),
+    }
+    if not enough:
+        return data
+    nps, nps_n, questions = figures.question_figures(flt)
+    benchmark = figures.benchmark_means(company.id, k)
+    for question in questions:
+        question.benchmark = (benchmark or {}).get(question.key)
+    answered = [q for q in questions if q.mean is not None]
+    if benchmark:
+        shortfalls = sorted((q for q in answered if q.gap is not None and q.gap < 0), key=lambda q: q.gap)
+    else:
+        shortfalls = sorted(answered, key=lambda q: q.mean)
+    data |= {
+        "nps": nps, "nps_n": nps_n, "questions": questions, "benchmark": benchmark,
+        "shortfalls": shortfalls[:SHORTFALL_COUNT],
+        "by_stage": figures.breakdown(flt, "stage", k),
+        "by_position": figures.breakdown(flt, "position", k),
+        "by_month": figures.breakdown(flt, "month", k),
+        "decline_reasons": figures.choice_counts(flt, "decline_reasons"),
+        "comments": figures.comments(flt),
+    }
+    return data
+
+
+@bp.route("/<int:company_id>/dashboard")
+@roles_required(*ALL_ROLES)
+def company(company_id: int):  # noqa: ANN201
+    """Where did our process fall short? Figures only for groups that meet the threshold."""
+    data = _dashboard_data(company_id)
+    return render_template(
+        "dashboard/company.html", **data, stages=STAGES, stage_labels=STAGE_LABELS,
+        labels=QUESTION_LABELS, decline_labels=dict(DECLINE_REASONS),
+    )
+
+
+def _filename(company_name: str, what: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", company_name.lower()).strip("-") or "company"
+    return f"{slug}-{what}.csv"
+
+
+@bp.route("/<int:company_id>/export/aggregate.csv")
+@roles_required(*ALL_ROLES)
+def export_aggregate(company_id: int):  # noqa: ANN201
+    """The dashboard's figures as CSV, under the same filter and threshold."""
+    data = _dashboard_data(company_id)
+    withheld = "not enough responses yet"
+    rows: list[list] = [["overall", "all", "responses", data["responses"], "", ""]]
+    if data["enough"]:
+        rows.append(["overall", "all", "nps", data["nps_n"], data["nps"], ""])
+        for question in data["questions"]:
+            rows.append(["overall", "all", question.key, question.n, question.mean,
+                         "" if question.benchmark is None else question.benchmark])
+        for dimension in ("by_stage", "by_position", "by_month"):
+            for group in data[dimension]:
+                name = dimension.removeprefix("by_")
+                rows.append([name, group.label, "responses", group.responses, "", ""])
+                rows.append([name, group.label, "nps", "", withheld if group.withheld else group.nps, ""])
+                rows.append([name, group.label, "score", "", withheld if group.withheld else group.score, ""])
+    else:
+        rows.append(["overall", "all", "nps", "", withheld, ""])
+    return csv_response(_filename(data["company"].name, "aggregate"),
+                        ["breakdown", "group", "measure", "n", "value", "benchmark"], rows)
+
+
+@bp.route("/<int:company_id>/export/comments.csv")
+@roles_required(*ALL_ROLES)
+def export_comments(company_id: int):  # noqa: ANN201
+    """The anonymised free-text answers as CSV, random order, only above the threshold."""
+    data = _dashboard_data(company_id)
+    comments = data.get("comments", []) if data["enough"] else []
+    return csv_response(_filename(data["company"].name, "comments"), ["comment"], ([text] for text in comments))

@@ -1,0 +1,25 @@
+"""Forms of the recruiter workspace."""
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import HiddenField, RadioField, TextAreaField
+from wtforms.validators import InputRequired, Length
+
+
+class UploadForm(FlaskForm):
+    file = FileField("Outcomes CSV", validators=[FileRequired("Choose a CSV file."),
+                                                 FileAllowed(["csv", "txt"], "Upload a .csv file.")])
+
+
+class ConfirmImportForm(FlaskForm):
+    upload = HiddenField(validators=[InputRequired(), Length(max=500)])
+
+
+class CancelBatchForm(FlaskForm):
+    """Cancel a batch's unsent e-mails (a button)."""
+
+
+class ReviewForm(FlaskForm):
+    decision = RadioField("Decision", choices=[("approve", "Approve"), ("withhold", "Withhold")],
+                          validators=[InputRequired("Choose approve or withhold.")])
+    text = TextAreaField("Text the candidate will see (edit if needed)", validators=[Length(max=1500)],
+                         render_kw={"rows": 4, "maxlength": 1500})

@@ -1,0 +1,130 @@
+"""Recruiter workspace: overview across companies, upload with preview, batches, advice review."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..access import batch_or_404, roles_required, scope_to_companies, visible_companies
+from ..extensions import db
+from ..models import AdviceReview, ImportBatch
+from ..queries.recruiter import batch_funnel, company_overview, pending_reviews, recent_batches
+from ..services.batches import cancel_unsent_mail
+from ..services.imports import import_outcomes
+from ..services.moderation import review_advice
+from ..services.outcomes_csv import fold
+from ..services.uploads import (discard_upload, read_upload_ticket, save_upload, scoped_results, upload_path,
+                                upload_ticket, validate_upload)
+from . import bp
+from .forms import CancelBatchForm, ConfirmImportForm, ReviewForm, UploadForm
+
+STAFF = ("admin", "recruiter")
+
+
+def _allowed_company_names() -> set[str] | None:
+    """Folded names of the companies the user may import for; None for an admin (any, new ones too)."""
+    if current_user.role == "admin":
+        return None
+    return {fold(company.name) for company in visible_companies(current_user)}
+
+
+@bp.route("/")
+@roles_required(*STAFF)
+def overview():  # noqa: ANN201
+    """Across the recruiter's companies: response rates, pending answers, lowest scores first."""
+    k = current_app.config["FEEDBACK_MIN_RESPONSES"]
+    return render_template(
+        "recruiter/overview.html",
+        companies=company_overview(current_user, k),
+        batches=recent_batches(current_user),
+        pending_reviews=len(pending_reviews(current_user)),
+        k=k,
+    )
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def upload():  # noqa: ANN201
+    """Upload an outcomes CSV and see every problem, with its line number, before anything is written."""
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return render_template("recruiter/upload.html", form=form), (400 if form.errors else 200)
+    upload_id = save_upload(form.file.data.stream)
+    report = validate_upload(upload_path(upload_id), _allowed_company_names())
+    if report.problems:
+        discard_upload(upload_id)
+    confirm = ConfirmImportForm(upload=upload_ticket(upload_id, current_user.id))
+    return render_template("recruiter/preview.html", report=report, confirm=confirm,
+                           filename=form.file.data.filename), (422 if report.problems else 200)
+
+
+@bp.route("/upload/confirm", methods=["POST"])
+@roles_required(*STAFF)
+def confirm_upload():  # noqa: ANN201
+    """Import a previewed file: applications, requests and e-mails in one transaction."""
+    form = ConfirmImportForm()
+    upload_id = read_upload_ticket(form.upload.data or "", current_user.id) if form.validate_on_submit() else None
+    path = upload_path(upload_id) if upload_id else None
+    if path is None:
+        flash("That upload has expired or was already imported. Upload the file again.", "error")
+        return redirect(url_for("recruiter.upload"))
+    allowed = _allowed_company_names()
+    if validate_upload(path, allowed).problems:
+        discard_upload(upload_id)
+        abort(409)
+    rows = (row for row, _problems in scoped_results(path, allowed) if row is not None)
+    summary = import_outcomes(rows, source="upload")
+    batch = db.session.get(ImportBatch, summary.batch_id)
+    batch.created_by_id = current_user.id
+    db.session.commit()
+    discard_upload(upload_id)
+    flash(f"Imported: {summary.applications_created} new applications, {summary.requests_queued} e-mails queued, "
+          f"{summary.rows_known} rows already known.", "info")
+    return redirect(url_for("recruiter.batch", batch_id=batch.id))
+
+
+@bp.route("/batches/<int:batch_id>")
+@roles_required(*STAFF)
+def batch(batch_id: int):  # noqa: ANN201
+    """One import batch: its delivery funnel and a way to cancel its unsent mail."""
+    found = batch_or_404(batch_id)
+    return render_template("recruiter/batch.html", batch=found, funnel=batch_funnel(found.id), form=CancelBatchForm())
+
+
+@bp.route("/batches/<int:batch_id>/cancel", methods=["POST"])
+@roles_required(*STAFF)
+def cancel_batch(batch_id: int):  # noqa: ANN201
+    """Cancel every e-mail of the batch that has not gone out yet."""
+    found = batch_or_404(batch_id)
+    if CancelBatchForm().validate_on_submit():
+        cancelled = cancel_unsent_mail(found)
+        db.session.commit()
+        flash(f"{cancelled} unsent e-mail{'' if cancelled == 1 else 's'} cancelled.", "info")
+    return redirect(url_for("recruiter.batch", batch_id=found.id))
+
+
+@bp.route("/reviews")
+@roles_required(*STAFF)
+def reviews():  # noqa: ANN201
+    """Advice companies wrote for candidates, waiting for review."""
+    items = [(review, text, company, stage, ReviewForm(prefix=f"r{review.id}", text=text))
+             for review, text, company, stage in pending_reviews(current_user)]
+    return render_template("recruiter/reviews.html", items=items)
+
+
+@bp.route("/reviews/<int:review_id>", methods=["POST"])
+@roles_required(*STAFF)
+def review(review_id: int):  # noqa: ANN201
+    """Approve (as written or edited) or withhold one piece of advice."""
+    found = db.session.scalar(scope_to_companies(
+        sa.select(AdviceReview).where(AdviceReview.id == review_id), AdviceReview.company_id, current_user))
+    if found is None:
+        abort(404)
+    form = ReviewForm(prefix=f"r{review_id}")
+    if not form.validate_on_submit():
+        flash("Choose approve or withhold.", "error")
+        return redirect(url_for("recruiter.reviews"))
+    review_advice(found, form.decision.data, current_user, form.text.data)
+    db.session.commit()
+    flash("Advice approved." if form.decision.data == "approve" else "Advice withheld.", "info")
+    return redirect(url_for("recruiter.reviews"))

@@ -1,0 +1,35 @@
+"""Managing an import batch after the import: cancelling its unsent mail."""
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Application, FeedbackRequest, ImportBatch, OutboxMessage
+from ..timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def cancel_unsent_mail(batch: ImportBatch) -> int:
+    """Cancel the batch's queued e-mails; requests never mailed are closed. Returns the count. Flushes."""
+    now = utcnow()
+    requests = sa.select(FeedbackRequest.id).join(Application).where(Application.import_batch_id == batch.id)
+    cancelled = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == "queued", OutboxMessage.request_id.in_(requests))
+        .values(status="cancelled", last_error="batch cancelled")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.execute(
+        sa.update(FeedbackRequest)
+        .where(FeedbackRequest.id.in_(requests), FeedbackRequest.first_sent_at.is_(None),
+               FeedbackRequest.answered_at.is_(None), FeedbackRequest.cancelled_at.is_(None))
+        .values(cancelled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    batch.cancelled_at = now
+    db.session.flush()
+    log.info("import batch %s: %s queued e-mails cancelled", batch.id, cancelled)
+    return cancelled

@@ -1,0 +1,42 @@
+"""Reviewing the advice a company writes for a candidate before the candidate sees it."""
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import AdviceReview, Answer, Question, Response, User
+from ..timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def queue_advice_for_review(response: Response) -> AdviceReview | None:
+    """Put a company response's `strengthen` text in the review queue. Flushes."""
+    answer_id = db.session.scalar(
+        sa.select(Answer.id).join(Question, Question.id == Answer.question_id)
+        .where(Answer.response_id == response.id, Question.key == "strengthen")
+    )
+    if answer_id is None:
+        return None
+    review = AdviceReview(answer_id=answer_id, company_id=response.company_id, status="pending")
+    db.session.add(review)
+    db.session.flush()
+    return review
+
+
+def review_advice(review: AdviceReview, decision: str, reviewer: User, edited_text: str | None = None) -> None:
+    """Approve (optionally edited) or withhold advice. Flushes."""
+    if decision not in ("approve", "withhold"):
+        raise ValueError(f"unknown decision {decision!r}")
+    review.status = "approved" if decision == "approve" else "withheld"
+    if decision == "approve":
+        text = (edited_text or "").strip()
+        review.released_text = text or review.answer.text
+    else:
+        review.released_text = None
+    review.reviewed_by_id = reviewer.id
+    review.reviewed_at = utcnow()
+    db.session.flush()
+    log.info("advice review %s %s by user %s", review.id, review.status, reviewer.id)

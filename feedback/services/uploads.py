@@ -1,0 +1,77 @@
+"""Outcomes files uploaded in the browser: kept on disk between preview and confirmation."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+from ..services.outcomes_csv import Problem, ValidationReport, check_outcomes, fold, summarise
+from ..timeutil import today
+
+UPLOAD_SALT = "feedback.upload.v1"
+UPLOAD_MAX_AGE_SECONDS = 3600
+CHUNK = 64 * 1024
+
+
+def _upload_dir() -> Path:
+    path = Path(current_app.instance_path) / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_upload(stream) -> str:  # noqa: ANN001
+    """Store an uploaded file under a random name; return the name."""
+    upload_id = secrets.token_hex(16)
+    with (_upload_dir() / f"{upload_id}.csv").open("wb") as target:
+        while chunk := stream.read(CHUNK):
+            target.write(chunk)
+    return upload_id
+
+
+def upload_path(upload_id: str) -> Path | None:
+    """The stored file for an upload id, or None."""
+    if len(upload_id) != 32 or not all(c in "0123456789abcdef" for c in upload_id):
+        return None
+    path = _upload_dir() / f"{upload_id}.csv"
+    return path if path.exists() else None
+
+
+def discard_upload(upload_id: str) -> None:
+    path = upload_path(upload_id)
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    keys = [*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=UPLOAD_SALT)
+
+
+def upload_ticket(upload_id: str, user_id: int) -> str:
+    """A signed ticket that lets only this user confirm this upload, for an hour."""
+    return _serializer().dumps([upload_id, user_id])
+
+
+def read_upload_ticket(ticket: str, user_id: int) -> str | None:
+    try:
+        upload_id, owner = _serializer().loads(ticket, max_age=UPLOAD_MAX_AGE_SECONDS)
+    except (BadData, ValueError, TypeError):
+        return None
+    return upload_id if owner == user_id else None
+
+
+def scoped_results(path: Path, allowed_companies: set[str] | None):  # noqa: ANN201
+    """Validation results of a stored upload, plus a problem for every company outside the user's scope."""
+    with path.open("r", encoding="utf-8-sig", newline="") as stream:
+        for row, problems in check_outcomes(stream, today()):
+            if row is not None and allowed_companies is not None and fold(row.company) not in allowed_companies:
+                yield None, [Problem(row.line, "company", f"{row.company!r} is not one of your companies")]
+            else:
+                yield row, problems
+
+
+def validate_upload(path: Path, allowed_companies: set[str] | None) -> ValidationReport:
+    """The same validation as the CLI import, plus the user's company scope."""
+    return summarise(scoped_results(path, allowed_companies))

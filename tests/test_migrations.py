@@ -1,0 +1,138 @@
+"""The Alembic migrations build exactly the models' schema, and the schema enforces the model's rules."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+from sqlalchemy.exc import IntegrityError
+
+from conftest import outcome_row
+from feedback.extensions import db
+from feedback.models import Application, FeedbackRequest, Response
+from feedback.models.base import render_migration_item
+from feedback.timeutil import utcnow
+
+
+def schema_differences(connection) -> list:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "render_item": render_migration_item}
+    )
+    return compare_metadata(context, db.metadata)
+
+
+def test_migrated_schema_matches_the_models(app):
+    with db.engine.connect() as connection:
+        differences = schema_differences(connection)
+    assert differences == []
+
+
+def test_upgrade_builds_every_table_on_a_new_sqlite_file(make_app, tmp_path):
+    path = tmp_path / "brand-new.db"
+    fresh = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with fresh.app_context():
+        assert sa.inspect(db.engine).get_table_names() == []
+        upgrade()
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert tables == set(db.metadata.tables) | {"alembic_version"}
+        with db.engine.connect() as connection:
+            assert schema_differences(connection) == []
+            assert connection.scalar(sa.text("SELECT count(*) FROM alembic_version")) == 1
+    assert path.stat().st_size > 0
+
+
+@pytest.fixture
+def imported(import_csv) -> dict:
+    """One imported rejection: its application and candidate request, read back through SQL."""
+    result = import_csv([outcome_row(application_ref="ATS-1")])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    application = db.session.execute(sa.select(Application.__table__)).mappings().one()
+    request = db.session.execute(
+        sa.select(FeedbackRequest.__table__).where(FeedbackRequest.audience == "candidate")
+    ).mappings().one()
+    db.session.rollback()
+    return {"application": dict(application), "request": dict(request)}
+
+
+def application_values(application: dict, **changes) -> dict:
+    values = {key: value for key, value in application.items() if key != "id"}
+    values["created_at"] = utcnow()
+    values.update(changes)
+    return values
+
+
+def response_values(request: dict, application: dict) -> dict:
+    return {
+        "request_id": request["id"],
+        "survey_id": request["survey_id"],
+        "audience": "candidate",
+        "company_id": application["company_id"],
+        "position_id": application["position_id"],
+        "stage": application["stage"],
+        "outcome": application["outcome"],
+        "submitted_at": utcnow(),
+    }
+
+
+def test_a_request_has_at_most_one_response(imported):
+    values = response_values(imported["request"], imported["application"])
+    db.session.execute(sa.insert(Response.__table__).values(values))
+    db.session.flush()
+    with pytest.raises(IntegrityError):
+        db.session.execute(sa.insert(Response.__table__).values(values))
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_application_ref_is_unique_per_company(imported):
+    application = imported["application"]
+    duplicate = application_values(application, decided_on=application["decided_on"].replace(day=1))
+    with pytest.raises(IntegrityError):
+        db.session.execute(sa.insert(Application.__table__).values(duplicate))
+        db.session.flush()
+    db.session.rollback()
+    # the same ref at another company is fine
+    db.session.execute(
+        sa.text("INSERT INTO companies (name, created_at) VALUES (:name, :now)"),
+        {"name": "Other Corp", "now": utcnow()},
+    )
+    company_id = db.session.scalar(sa.text("SELECT id FROM companies WHERE name = 'Other Corp'"))
+    db.session.execute(sa.insert(Application.__table__).values(application_values(application, company_id=company_id)))
+    db.session.flush()
+    db.session.rollback()
+
+
+def test_natural_key_is_unique_without_a_ref(imported):
+    application = imported["application"]
+    values = application_values(application, application_ref=None, decided_on=application["decided_on"].replace(day=1))
+    db.session.execute(sa.insert(Application.__table__).values(values))
+    db.session.flush()
+    with pytest.raises(IntegrityError):
+        db.session.execute(sa.insert(Application.__table__).values(dict(values, created_at=utcnow())))
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_a_rejection_needs_a_contact_email(imported):
+    application = imported["application"]
+    values = application_values(application, application_ref="ATS-2", outcome="rejected", contact_email=None)
+    with pytest.raises(IntegrityError):
+        db.session.execute(sa.insert(Application.__table__).values(values))
+        db.session.flush()
+    db.session.rollback()
+    # a withdrawal needs none
+    db.session.execute(sa.insert(Application.__table__).values(dict(values, outcome="withdrew")))
+    db.session.flush()
+    db.session.rollback()
+
+
+def test_stage_and_outcome_are_checked(imported):
+    application = imported["application"]
+    for changes in ({"stage": "lunch"}, {"outcome": "hired"}):
+        values = application_values(application, application_ref="ATS-3", **changes)
+        with pytest.raises(IntegrityError):
+            db.session.execute(sa.insert(Application.__table__).values(values))
+            db.session.flush()
+        db.session.rollback()
