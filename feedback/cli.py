@@ -17,7 +17,8 @@ from .queries.reports import company_report
 from .reports_text import report_text
 from .services.imports import import_outcomes
 from .services.outcomes_csv import check_outcomes, summarise
-from .timeutil import today
+from .services.reminders import queue_due_reminders
+from .timeutil import today, utcnow
 
 feedback_cli = AppGroup("feedback", help="Import outcomes, send the follow-up e-mails, read reports.")
 
@@ -100,6 +101,32 @@ def send_command(limit: int | None) -> None:
     click.echo(result.line())
     if result.failed:
         sys.exit(1)
+
+
+@feedback_cli.command("remind")
+def remind_command() -> None:
+    """Queue the reminders that are due (safe to run hourly from cron).
+
+    An unanswered, unexpired request whose address is not unsubscribed is reminded once at each
+    FEEDBACK_REMINDER_DAYS mark after its first e-mail. Run `send` afterwards (or let the worker).
+    """
+    result = queue_due_reminders(utcnow())
+    db.session.commit()
+    click.echo(f"reminders queued: {result.queued}")
+    if result.suppressed:
+        click.echo(f"not queued (address unsubscribed): {result.suppressed}")
+
+
+@feedback_cli.command("worker")
+@click.option("--send-every", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds between send runs.")
+@click.option("--remind-every", type=click.FloatRange(min=1), default=3600.0, show_default=True,
+              help="Seconds between reminder runs.")
+def worker_command(send_every: float, remind_every: float) -> None:
+    """Send queued mail and queue due reminders in a loop; stops cleanly on SIGTERM or Ctrl-C."""
+    from .jobs.worker import run_worker
+
+    run_worker(send_every, remind_every, echo=lambda line: click.echo(line, err=line.startswith("error")))
 
 
 @feedback_cli.command("report")

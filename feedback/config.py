@@ -28,6 +28,16 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+
+
 def _int_list(name: str, default: str) -> tuple[int, ...]:
     raw = os.environ.get(name, default)
     try:
@@ -67,6 +77,7 @@ class Config:
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "feedback@localhost")
         self.MAIL_TIMEOUT_SECONDS = _int("MAIL_TIMEOUT_SECONDS", 30)
+        self.MAIL_MAX_PER_SECOND = _float("MAIL_MAX_PER_SECOND", 0.0)
         # Flask-Mail would silently drop mail under TESTING; the tests talk to a real SMTP server.
         self.MAIL_SUPPRESS_SEND = False
 

@@ -134,6 +134,8 @@ def mail_links(import_csv, runner, smtp_server):
 
 
 def candidate(number: int, **values) -> dict:
+    """A row with its own candidate and its own contact, so every e-mail carries one link."""
+    values.setdefault("company_contact_email", f"hiring{number}@acme-robotics.example.com")
     return outcome_row(candidate_name=f"Person {number}", candidate_email=f"person{number}@example.org", **values)
 
 

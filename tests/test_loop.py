@@ -1,6 +1,7 @@
 """The whole loop as a recruiter, a candidate and a company contact live it."""
 from __future__ import annotations
 
+import csv
 import json
 
 from conftest import SAMPLE_CSV, csrf_token, links_in, outcome_row
@@ -11,13 +12,20 @@ def test_sample_file_import_send_answer_report(app, runner, client, smtp_server)
     assert imported.exit_code == 0, imported.output
     assert "rows read: 600" in imported.output
     assert "new applications: 600" in imported.output
-    rejections = sum(1 for line in SAMPLE_CSV.read_text(encoding="utf-8").splitlines()[1:] if ",rejected," in line)
-    assert f"requests queued: {600 + rejections}" in imported.output
+    with SAMPLE_CSV.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    rejections = [row for row in rows if row["outcome"] == "rejected"]
+    contacts = {row["company_contact_email"].lower() for row in rejections}
+    assert f"requests queued: {600 + len(rejections)}" in imported.output
 
     sent = runner.invoke(args=["feedback", "send"])
     assert sent.exit_code == 0, sent.output
-    assert f"sent: {600 + rejections}, failed: 0, left: 0" in sent.output
-    assert len(smtp_server.messages) == 600 + rejections
+    assert f"sent: {600 + len(rejections)}, failed: 0, left: 0" in sent.output
+    # One e-mail per candidate; each contact gets one digest listing all of their candidates.
+    assert len(smtp_server.messages) == 600 + len(contacts)
+    digest = next(m for m in smtp_server.messages if m["To"] == rejections[0]["company_contact_email"].lower())
+    expected_links = sum(1 for row in rejections if row["company_contact_email"].lower() == digest["To"])
+    assert len(links_in(digest)) == expected_links
 
     candidate_mail = next(m for m in smtp_server.messages if m["To"] == "kofi.nakamura.0@example.org")
     (path,) = links_in(candidate_mail)

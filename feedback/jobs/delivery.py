@@ -1,9 +1,18 @@
-"""Delivering the outbox over SMTP (or into the dev mailbox), committing message by message."""
+"""Delivering the outbox over SMTP (or into the dev mailbox), committing message by message.
+
+Rows are claimed before sending (``claimed_until``; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so
+several senders never take the same row, and a sender killed mid-batch leaves its claims to run
+out: the next run delivers them. Each message is marked sent in its own commit as soon as the
+server accepted it, so a crash repeats at most the one message in flight, and its deterministic
+Message-ID lets the receiver drop that repeat.
+"""
 from __future__ import annotations
 
 import logging
+import random
 import smtplib
 import socket
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,23 +22,30 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db, mail
-from ..mail import render_outbox_message
-from ..models import OutboxMessage
-from ..services.suppressions import is_suppressed
+from ..mail import render_outbox_messages
+from ..models import FeedbackRequest, OutboxMessage
+from ..services.suppressions import suppress_address, suppressed_addresses
 from ..timeutil import utcnow
 
 log = logging.getLogger(__name__)
-RETRY_DELAY = timedelta(minutes=5)
+CLAIM_LEASE = timedelta(minutes=10)
+FIRST_RETRY_DELAY = timedelta(minutes=1)
+MAX_RETRY_DELAY = timedelta(hours=6)
+MAX_ATTEMPTS = 10
+DIGEST_KINDS = ("invitation", "reminder")
 
 
 @dataclass
 class DeliveryResult:
+    """Counts of outbox rows (one per request and kind); ``emails`` counts the e-mails they went in."""
+
     sent: int = 0
     failed: int = 0
     left: int = 0
+    emails: int = 0
 
     def line(self) -> str:
-        return f"sent: {self.sent}, failed: {self.failed}, left: {self.left}"
+        return f"sent: {self.sent}, failed: {self.failed}, left: {self.left} ({self.emails} e-mails delivered)"
 
 
 class MailServerUnavailable(RuntimeError):
@@ -40,50 +56,104 @@ class MailServerUnavailable(RuntimeError):
         self.result = result
 
 
-def queued_count(now: datetime | None = None) -> int:
+def queued_count() -> int:
     """How many messages wait in the outbox (due now or later)."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "queued"))
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "queued")
+    )
 
 
-def _due_ids(limit: int | None, now: datetime) -> list[int]:
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: about 1, 2, 4 … minutes, at most 6 hours."""
+    base = min(FIRST_RETRY_DELAY * (2 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
+    return base * random.uniform(0.5, 1.5)
+
+
+def claim_due(limit: int | None, now: datetime) -> list[list[int]]:
+    """Claim the due queued rows and group them into e-mails (lists of outbox ids). Commits.
+
+    A company contact's invitations (or reminders) in one run become one digest e-mail.
+    """
     query = (
-        sa.select(OutboxMessage.id)
-        .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now)
+        sa.select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.to_address, FeedbackRequest.audience)
+        .outerjoin(FeedbackRequest, FeedbackRequest.id == OutboxMessage.request_id)
+        .where(
+            OutboxMessage.status == "queued",
+            OutboxMessage.next_attempt_at <= now,
+            sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
         .order_by(OutboxMessage.id)
     )
     if limit is not None:
         query = query.limit(limit)
-    return list(db.session.scalars(query))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(of=OutboxMessage, skip_locked=True)
+    rows = db.session.execute(query).all()
+    if rows:
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_([row.id for row in rows]))
+            .values(claimed_until=now + CLAIM_LEASE)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    units: dict[tuple, list[int]] = {}
+    for row in rows:
+        if row.audience == "company" and row.kind in DIGEST_KINDS:
+            key = ("digest", (row.to_address or "").lower(), row.kind)
+        else:
+            key = ("single", row.id)
+        units.setdefault(key, []).append(row.id)
+    return list(units.values())
 
 
-def _mark_sent(outbox: OutboxMessage, now: datetime) -> None:
-    outbox.status = "sent"
-    outbox.sent_at = now
-    outbox.attempts += 1
-    outbox.last_error = None
-    request = outbox.request
-    if request is not None and request.first_sent_at is None:
-        request.first_sent_at = now
+def _load(ids: list[int]) -> list[OutboxMessage]:
+    return list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
 
 
-def _record_failure(outbox: OutboxMessage, error: str, now: datetime, permanent: bool = False) -> None:
-    outbox.attempts += 1
-    outbox.last_error = error[:1000]
-    if permanent:
-        outbox.status = "failed"
-    else:
-        outbox.next_attempt_at = now + RETRY_DELAY
+def _mark_sent(rows: list[OutboxMessage], now: datetime) -> None:
+    for outbox in rows:
+        outbox.status = "sent"
+        outbox.sent_at = now
+        outbox.attempts += 1
+        outbox.last_error = None
+        outbox.claimed_until = None
+        request = outbox.request
+        if request is not None and request.first_sent_at is None:
+            request.first_sent_at = now
 
 
-def _smtp_error(exc: Exception) -> tuple[str, bool]:
-    """A one-line description of an SMTP error, and whether it is permanent for this message."""
+def _record_failure(rows: list[OutboxMessage], error: str, now: datetime, permanent: bool = False) -> None:
+    for outbox in rows:
+        outbox.attempts += 1
+        outbox.last_error = error[:1000]
+        outbox.claimed_until = None
+        if permanent or outbox.attempts >= MAX_ATTEMPTS:
+            outbox.status = "failed"
+        else:
+            outbox.next_attempt_at = now + retry_delay(outbox.attempts)
+
+
+def _cancel(rows: list[OutboxMessage], reason: str) -> None:
+    for outbox in rows:
+        outbox.status = "cancelled"
+        outbox.last_error = reason
+        outbox.claimed_until = None
+
+
+def _smtp_error(exc: Exception) -> tuple[str, bool, bool]:
+    """(one-line description, permanent for this message, the address itself is bad)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(exc.recipients.values()))
-        return f"recipient refused: {code} {text.decode(errors='replace') if isinstance(text, bytes) else text}", code >= 500
+        text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        return f"recipient refused: {code} {text}", code >= 500, code >= 500
     if isinstance(exc, (smtplib.SMTPDataError, smtplib.SMTPSenderRefused)):
         text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        return f"refused: {exc.smtp_code} {text}", exc.smtp_code >= 500
-    return f"{type(exc).__name__}: {exc}", False
+        return f"refused: {exc.smtp_code} {text}", exc.smtp_code >= 500, False
+    if isinstance(exc, (smtplib.SMTPException, OSError)):
+        return f"{type(exc).__name__}: {exc}", False, False
+    # A header or encoding problem: retrying the same row cannot help.
+    return f"cannot be sent: {type(exc).__name__}: {exc}", True, False
 
 
 def _connection_lost(exc: Exception) -> bool:
@@ -106,46 +176,62 @@ def _socket_timeout(seconds: float):
         socket.setdefaulttimeout(previous)
 
 
-def _deliver_to_dev_mailbox(ids: list[int], result: DeliveryResult) -> None:
-    for outbox_id in ids:
-        outbox = db.session.get(OutboxMessage, outbox_id)
-        message = render_outbox_message(outbox)
-        outbox.subject = message.subject
-        outbox.body_text = message.body
-        outbox.body_html = message.html
-        _mark_sent(outbox, utcnow())
-        db.session.commit()
-        result.sent += 1
+class _Pacer:
+    """Keeps the sending rate under MAIL_MAX_PER_SECOND (0: no limit)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.next_at = time.monotonic()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if now < self.next_at:
+            time.sleep(self.next_at - now)
+        self.next_at = max(now, self.next_at) + self.interval
 
 
-def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] | None = None) -> DeliveryResult:
+def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] | None = None,
+                   now: datetime | None = None) -> DeliveryResult:
     """Send the due queued messages over one SMTP connection; commit each one as it is accepted.
 
-    A message the server refuses, or that cannot be rendered, records its error and stays queued
-    (or fails, on a permanent refusal) without stopping the batch. Raises MailServerUnavailable
-    when the server cannot be reached or drops the connection; nothing is lost either way.
+    A message the server refuses, or that cannot be rendered, records its error and is retried
+    later (or fails, on a permanent refusal) without stopping the batch. Raises
+    MailServerUnavailable when the server cannot be reached or drops the connection; nothing is
+    lost either way: unsent rows stay queued.
     """
     result = DeliveryResult()
-    ids = _due_ids(limit, utcnow())
-    if current_app.config.get("DEV_MAILBOX"):
-        _deliver_to_dev_mailbox(ids, result)
+    units = claim_due(limit, now or utcnow())
+    if not units:
         result.left = queued_count()
         return result
-    if not ids:
+    if current_app.config.get("DEV_MAILBOX"):
+        for unit in units:
+            _deliver_unit(None, unit, result, "dev mailbox")
+            if on_progress:
+                on_progress(len(unit))
         result.left = queued_count()
         return result
 
     server = f"{current_app.config['MAIL_SERVER']}:{current_app.config['MAIL_PORT']}"
+    pacer = _Pacer(current_app.config.get("MAIL_MAX_PER_SECOND", 0))
     with _socket_timeout(current_app.config["MAIL_TIMEOUT_SECONDS"]):
         try:
             connection = mail.connect().__enter__()
         except (OSError, smtplib.SMTPException) as exc:
+            _release([outbox_id for unit in units for outbox_id in unit])
             raise MailServerUnavailable(f"cannot connect to the SMTP server {server}: {exc}", result) from exc
         try:
-            for outbox_id in ids:
-                _deliver_one(connection, outbox_id, result, server)
+            for index, unit in enumerate(units):
+                pacer.wait()
+                try:
+                    _deliver_unit(connection, unit, result, server)
+                except MailServerUnavailable:
+                    _release([outbox_id for rest in units[index + 1:] for outbox_id in rest])
+                    raise
                 if on_progress:
-                    on_progress(1)
+                    on_progress(len(unit))
         finally:
             try:
                 connection.__exit__(None, None, None)
@@ -155,39 +241,62 @@ def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] 
     return result
 
 
-def _deliver_one(connection, outbox_id: int, result: DeliveryResult, server: str) -> None:  # noqa: ANN001
-    outbox = db.session.get(OutboxMessage, outbox_id)
+def _release(ids: list[int]) -> None:
+    """Give claimed but untried rows back at once (the server went away before their turn)."""
+    if ids:
+        db.session.rollback()
+        db.session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def _deliver_unit(connection, ids: list[int], result: DeliveryResult, server: str) -> None:  # noqa: ANN001
+    """Render and send one e-mail (one row, or a contact's digest of several)."""
+    rows = [row for row in _load(ids) if row.status == "queued"]
+    if not rows:
+        return
     now = utcnow()
-    if is_suppressed(outbox.to_address):
-        outbox.status = "cancelled"
-        outbox.last_error = "address unsubscribed"
+    if suppressed_addresses([rows[0].to_address]):
+        _cancel(rows, "address unsubscribed")
         db.session.commit()
         return
     try:
-        message = render_outbox_message(outbox)
+        message = render_outbox_messages(rows)
     except Exception as exc:  # a bad row must not stop the batch
-        log.exception("outbox message %s cannot be rendered", outbox_id)
-        _record_failure(outbox, f"cannot be rendered: {type(exc).__name__}: {exc}", now, permanent=True)
+        log.exception("outbox messages %s cannot be rendered", ids)
+        _record_failure(rows, f"cannot be rendered: {type(exc).__name__}: {exc}", now, permanent=True)
         db.session.commit()
-        result.failed += 1
+        result.failed += len(rows)
+        return
+    if connection is None:  # dev mailbox: keep the rendered message instead of sending it
+        for outbox in rows:
+            outbox.subject, outbox.body_text, outbox.body_html = message.subject, message.body, message.html
+        _mark_sent(rows, now)
+        db.session.commit()
+        result.sent += len(rows)
+        result.emails += 1
         return
     try:
         connection.send(message)
     except Exception as exc:
         db.session.rollback()
-        outbox = db.session.get(OutboxMessage, outbox_id)
+        rows = _load(ids)
         if _connection_lost(exc):
-            _record_failure(outbox, f"connection lost: {exc}", now)
+            _record_failure(rows, f"connection lost: {exc}", now)
             db.session.commit()
-            result.failed += 1
+            result.failed += len(rows)
             raise MailServerUnavailable(f"the SMTP server {server} dropped the connection: {exc}", result) from exc
-        # refused recipient, bad header, encoding: this row only
-        error, permanent = _smtp_error(exc)
-        _record_failure(outbox, error, now, permanent=permanent)
+        error, permanent, bad_address = _smtp_error(exc)
+        _record_failure(rows, error, now, permanent=permanent)
+        if bad_address:
+            suppress_address(rows[0].to_address, reason="bounced")
         db.session.commit()
-        log.warning("outbox message %s not sent: %s", outbox_id, error)
-        result.failed += 1
+        log.warning("outbox messages %s not sent: %s", ids, error)
+        result.failed += len(rows)
         return
-    _mark_sent(outbox, now)
+    _mark_sent(rows, now)
     db.session.commit()
-    result.sent += 1
+    result.sent += len(rows)
+    result.emails += 1

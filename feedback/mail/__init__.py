@@ -97,3 +97,34 @@ def render_outbox_message(outbox: OutboxMessage) -> Message:
     if outbox.request is None:
         raise ValueError(f"outbox message {outbox.id} has no feedback request")
     return feedback_request_email(outbox)
+
+
+def company_digest_email(rows: list[OutboxMessage]) -> Message:
+    """One e-mail to a company contact listing every candidate to give feedback on, each with its link."""
+    first = rows[0]
+    items = []
+    for outbox in rows:
+        request = outbox.request
+        application = request.application
+        items.append({
+            "candidate_name": application.candidate.name,
+            "position": application.position.title,
+            "stage": application.stage,
+            "link": feedback_link(request),
+            "expires_on": _expires_on(request),
+        })
+    companies = sorted({outbox.request.application.company.name for outbox in rows})
+    count = len(items)
+    subject = (f"Reminder: feedback for {count} candidates you declined" if first.kind == "reminder"
+               else f"Feedback for {count} candidates you declined")
+    return _build(first, subject, "company_digest", kind=first.kind, items=items, company=", ".join(companies),
+                  position="several positions" if len({i["position"] for i in items}) > 1 else items[0]["position"])
+
+
+def render_outbox_messages(rows: list[OutboxMessage]) -> Message:
+    """The one e-mail several outbox rows stand for: a single message, or a contact's digest."""
+    if len(rows) == 1:
+        return render_outbox_message(rows[0])
+    if any(row.request is None or row.request.audience != "company" for row in rows):
+        raise ValueError("only a company contact's requests are sent as a digest")
+    return company_digest_email(rows)

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import OutboxMessage, Suppression
-from ..tokens import address_hashes
+from ..tokens import address_hash, address_hashes
 
 
 def suppressed_addresses(addresses: Iterable[str]) -> set[str]:
@@ -39,6 +39,11 @@ def suppress_address_hash(digest: str, reason: str = "unsubscribed") -> bool:
     db.session.add(Suppression(address_hash=digest, reason=reason))
     db.session.flush()
     return True
+
+
+def suppress_address(address: str, reason: str = "unsubscribed") -> bool:
+    """Put an address on the list by its keyed hash (idempotent); True if it was new. Flushes."""
+    return suppress_address_hash(address_hash(address), reason)
 
 
 def cancel_queued_mail_to(addresses: Iterable[str]) -> int:

@@ -1,0 +1,49 @@
+"""A long-running loop that sends due mail and queues reminders, until SIGTERM or SIGINT."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+from ..extensions import db
+from ..services.reminders import queue_due_reminders
+from ..timeutil import utcnow
+from .delivery import MailServerUnavailable, deliver_queued
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(send_every: float, remind_every: float, echo: Callable[[str], None],
+               stop: threading.Event | None = None) -> None:
+    """Send every ``send_every`` seconds and remind every ``remind_every``; stop cleanly on a signal.
+
+    A signal never interrupts a message in flight: the loop finishes the current batch, then exits.
+    """
+    stop = stop or threading.Event()
+
+    def request_stop(signum, _frame) -> None:  # noqa: ANN001
+        echo(f"received {signal.Signals(signum).name}; stopping after the current batch")
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+    next_remind = time.monotonic()
+    while not stop.is_set():
+        if time.monotonic() >= next_remind:
+            reminders = queue_due_reminders(utcnow())
+            db.session.commit()
+            if reminders.queued:
+                echo(f"reminders queued: {reminders.queued}")
+            next_remind = time.monotonic() + remind_every
+        try:
+            result = deliver_queued(limit=500)
+            if result.sent or result.failed:
+                echo(result.line())
+        except MailServerUnavailable as exc:
+            db.session.rollback()
+            echo(f"error: {exc}; retrying in {send_every:.0f} s")
+        stop.wait(send_every)
+    echo("worker stopped")
