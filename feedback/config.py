@@ -86,6 +86,7 @@ class Config:
         self.FEEDBACK_MIN_RESPONSES = _int("FEEDBACK_MIN_RESPONSES", 5)
         self.FEEDBACK_REMINDER_DAYS = _int_list("FEEDBACK_REMINDER_DAYS", "3,7")
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or self.REDIS_URL
         self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", "true")
 
         secure = self.PUBLIC_BASE_URL.startswith("https://")

@@ -31,6 +31,21 @@ HEADER = ["candidate_name", "candidate_email", "company", "company_contact_email
           "outcome", "decided_on", "application_ref"]
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "postgresql_only: needs PostgreSQL (SKIP LOCKED); deselected on SQLite runs")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """On a SQLite run, leave out (deselect, not skip) what only PostgreSQL can do; the PG run covers it."""
+    if feedback_config.test_database_url() is not None:
+        return
+    selected = [item for item in items if item.get_closest_marker("postgresql_only") is None]
+    deselected = [item for item in items if item.get_closest_marker("postgresql_only") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
 def _prepare_database(url: str) -> None:
     """Start from an empty schema: PostgreSQL's public schema is dropped; SQLite is a new file."""
     engine = sa.create_engine(url)
