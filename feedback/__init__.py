@@ -39,7 +39,7 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every table known to Alembic and the mapper
     from .database import configure_engine_events
     from . import access  # noqa: F401 - registers the user loader
-    from .extensions import csrf, db, login_manager, mail, migrate
+    from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     with app.app_context():
@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     )
     mail.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."

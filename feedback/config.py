@@ -88,6 +88,8 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or self.REDIS_URL
         self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", "true")
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
 
         secure = self.PUBLIC_BASE_URL.startswith("https://")
         self.SESSION_COOKIE_SECURE = secure

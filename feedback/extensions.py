@@ -1,4 +1,6 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``."""
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -26,3 +28,5 @@ migrate = Migrate()
 mail = Mail()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Storage and on/off come from config: RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set), RATELIMIT_ENABLED.
+limiter = Limiter(key_func=get_remote_address)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..safety import safe_next_url
 from ..services.accounts import authenticate, end_sessions
 from . import bp
@@ -19,6 +19,7 @@ def landing_url(user) -> str:  # noqa: ANN001
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
 def login():  # noqa: ANN201
     """The sign-in form; one generic error whatever was wrong."""
     if current_user.is_authenticated:

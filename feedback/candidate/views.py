@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, render_template
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import STAGE_LABELS, Candidate
 from ..queries.candidate import candidate_applications, candidate_summary, peer_bands
 from ..reports_text import QUESTION_LABELS
@@ -22,6 +22,7 @@ def private_page_headers(response):  # noqa: ANN001, ANN201
 
 
 @bp.route("/me", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
 def ask():  # noqa: ANN201
     """Ask for a link to your feedback; the answer is the same whether the address is known or not."""
     form = AskForFeedbackForm()
@@ -40,6 +41,7 @@ def band_label(value: float | None) -> str:
 
 
 @bp.route("/me/view/<token>")
+@limiter.limit("60 per minute")
 def view(token: str):  # noqa: ANN201
     """The candidate's applications with the companies' released feedback, and a summary across them."""
     candidate_id, expired = read_candidate_view_token(token)

@@ -208,7 +208,7 @@ def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] 
         return result
     if current_app.config.get("DEV_MAILBOX"):
         for unit in units:
-            _deliver_unit(None, unit, result, "dev mailbox")
+            _deliver_unit(None, unit, result, "dev mailbox", now)
             if on_progress:
                 on_progress(len(unit))
         result.left = queued_count()
@@ -226,7 +226,7 @@ def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] 
             for index, unit in enumerate(units):
                 pacer.wait()
                 try:
-                    _deliver_unit(connection, unit, result, server)
+                    _deliver_unit(connection, unit, result, server, now)
                 except MailServerUnavailable:
                     _release([outbox_id for rest in units[index + 1:] for outbox_id in rest])
                     raise
@@ -252,12 +252,13 @@ def _release(ids: list[int]) -> None:
         db.session.commit()
 
 
-def _deliver_unit(connection, ids: list[int], result: DeliveryResult, server: str) -> None:  # noqa: ANN001
-    """Render and send one e-mail (one row, or a contact's digest of several)."""
+def _deliver_unit(connection, ids: list[int], result: DeliveryResult, server: str,  # noqa: ANN001
+                  clock: datetime | None = None) -> None:
+    """Render and send one e-mail (one row, or a contact's digest of several); ``clock``: the caller's now."""
     rows = [row for row in _load(ids) if row.status == "queued"]
     if not rows:
         return
-    now = utcnow()
+    now = clock or utcnow()
     if suppressed_addresses([rows[0].to_address]):
         _cancel(rows, "address unsubscribed")
         db.session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import STAGE_LABELS, FeedbackRequest
 from ..services.responses import AlreadyAnswered, link_expires_at, request_fresh_link, submit_response
 from ..timeutil import utcnow
@@ -49,6 +49,7 @@ def _refusal(feedback_request: FeedbackRequest, check: LinkCheck, token: str):  
 
 
 @bp.route("/f/<token>", methods=["GET", "POST"])
+@limiter.limit("60 per minute")
 def answer(token: str):  # noqa: ANN201
     """Show a live link's survey (GET never uses it up) and take its one valid submission."""
     feedback_request, check = _load(token)
@@ -85,6 +86,7 @@ def answer(token: str):  # noqa: ANN201
 
 
 @bp.route("/f/<token>/renew", methods=["POST"])
+@limiter.limit("5 per hour")
 def renew(token: str):  # noqa: ANN201
     """Ask for a fresh link for an expired one; the answer is the same whatever happened."""
     feedback_request, check = _load(token)

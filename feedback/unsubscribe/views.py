@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from ..extensions import csrf, db
+from ..extensions import csrf, db, limiter
 from ..services.suppressions import suppress_address_hash
 from ..tokens import read_unsubscribe_token
 from . import bp
@@ -17,6 +17,7 @@ def private_page_headers(response):  # noqa: ANN001, ANN201
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute")
 @csrf.exempt  # RFC 8058: the mail client posts with no cookie and no form token
 def unsubscribe(token: str):  # noqa: ANN201
     """Confirm (GET) or perform (POST) an unsubscribe; repeating it is harmless."""
