@@ -17,6 +17,7 @@ from .queries.reports import company_report
 from .reports_text import report_text
 from .services.imports import import_outcomes
 from .services.outcomes_csv import check_outcomes, summarise
+from .services.audit import record
 from .services.reminders import queue_due_reminders
 from .timeutil import today, utcnow
 
@@ -75,6 +76,8 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool) -> None:
         rows = (row for row, _problems in check_outcomes(stream, today()) if row is not None)
         summary = import_outcomes(rows, source=path.name, on_progress=bar.update if bar else None)
         summary.rows_read = report.rows_read  # the file's rows, skipped invalid ones included (as --dry-run says)
+        record("import", target=f"batch {summary.batch_id}", source=path.name,
+               applications=summary.applications_created, requests=summary.requests_queued)
         db.session.commit()
     for line in summary.lines():
         click.echo(line)
@@ -196,6 +199,50 @@ def users_create_command(email: str, role: str, company_names_: tuple[str, ...])
         user = create_user(email, password, role, companies)
     except AccountError as exc:
         fail(str(exc))
+    record("user created", target=user.email, role=user.role)
     db.session.commit()
     scope = f" for {', '.join(c.name for c in companies)}" if companies else ""
     click.echo(f"created {user.role} login {user.email}{scope}")
+
+
+@feedback_cli.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_command(email: str, yes: bool) -> None:
+    """Remove a person's personal data (GDPR erasure); anonymous aggregates stay correct.
+
+    Names, addresses, free text written by or about the person, rendered e-mails and the link
+    between the person and their answers go; numbers and choices stay, unlinked. An unsubscribe
+    stays in force.
+    """
+    from .services.privacy import erase_person
+
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Erase every personal detail held for {email}?", abort=True, err=True)
+    result = erase_person(email)
+    record("erase", details={"candidates": result.candidates, "contacts": result.contact_addresses_removed})
+    db.session.commit()
+    if not (result.candidates or result.contact_addresses_removed or result.logins_removed):
+        click.echo(f"nothing held for {email}")
+        return
+    click.echo(f"erased: {result.candidates} candidate record(s), {result.applications} application(s) unlinked, "
+               f"{result.responses_unlinked} response(s) unlinked, {result.free_texts_removed} free text(s) removed, "
+               f"{result.contact_addresses_removed} contact address(es), {result.messages_removed} e-mail(s), "
+               f"{result.logins_removed} login(s)")
+
+
+@feedback_cli.command("purge")
+@click.option("--older-than", "days", type=click.IntRange(min=1), required=True, metavar="DAYS",
+              help="Erase the people whose every application was decided more than DAYS days ago.")
+def purge_command(days: int) -> None:
+    """Enforce a retention period: erase personal data of applications decided more than DAYS ago."""
+    from datetime import timedelta
+
+    from .services.privacy import purge_older_than
+
+    cutoff = today() - timedelta(days=days)
+    result = purge_older_than(cutoff)
+    record("purge", details={"before": cutoff.isoformat(), "candidates": result.candidates})
+    db.session.commit()
+    click.echo(f"purged data decided before {cutoff.isoformat()}: {result.candidates} candidate(s), "
+               f"{result.contact_addresses_removed} contact address(es), {result.free_texts_removed} free text(s)")

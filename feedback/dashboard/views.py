@@ -4,9 +4,12 @@ from __future__ import annotations
 import re
 
 from flask import current_app, render_template, request
+from flask_login import current_user
 
 from ..access import company_or_404, roles_required
 from ..exports import csv_response
+from ..extensions import db
+from ..services.audit import record
 from ..models import STAGE_LABELS, STAGES
 from ..queries import dashboard as figures
 from ..queries.filters import ResponseFilter
@@ -22,11 +25,11 @@ SHORTFALL_COUNT = 3
 def _dashboard_data(company_id: int) -> dict:
     company = company_or_404(company_id)
     k = current_app.config["FEEDBACK_MIN_RESPONSES"]
-    flt = ResponseFilter.from_args(company.id, request.args)
-    responses = figures.response_count(flt)
+    flt, responses, total = figures.snapshot_filter(ResponseFilter.from_args(company.id, request.args), k)
     enough = responses >= k
     data = {
-        "company": company, "filter": flt, "k": k, "responses": responses, "enough": enough,
+        "company": company, "filter": flt, "k": k, "responses": responses, "total_responses": total,
+        "enough": enough,
         "requests": request_counts(company.id),
         "positions": figures.positions(company.id),
     }
@@ -64,6 +67,13 @@ def company(company_id: int):  # noqa: ANN201
     )
 
 
+def _record_export(data: dict, what: str) -> None:
+    """Exports by staff go to the audit log (a company downloading its own figures is not audited)."""
+    if current_user.role in ("admin", "recruiter"):
+        record("export", target=data["company"].name, what=what, **data["filter"].as_args())
+        db.session.commit()
+
+
 def _filename(company_name: str, what: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", company_name.lower()).strip("-") or "company"
     return f"{slug}-{what}.csv"
@@ -74,6 +84,7 @@ def _filename(company_name: str, what: str) -> str:
 def export_aggregate(company_id: int):  # noqa: ANN201
     """The dashboard's figures as CSV, under the same filter and threshold."""
     data = _dashboard_data(company_id)
+    _record_export(data, "figures")
     withheld = "not enough responses yet"
     rows: list[list] = [["overall", "all", "responses", data["responses"], "", ""]]
     if data["enough"]:
@@ -98,5 +109,6 @@ def export_aggregate(company_id: int):  # noqa: ANN201
 def export_comments(company_id: int):  # noqa: ANN201
     """The anonymised free-text answers as CSV, random order, only above the threshold."""
     data = _dashboard_data(company_id)
+    _record_export(data, "comments")
     comments = data.get("comments", []) if data["enough"] else []
     return csv_response(_filename(data["company"].name, "comments"), ["comment"], ([text] for text in comments))

@@ -49,6 +49,23 @@ def response_count(flt: ResponseFilter) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(*flt.conditions()))
 
 
+def snapshot_filter(flt: ResponseFilter, min_responses: int) -> tuple[ResponseFilter, int, int]:
+    """Freeze the figures between steps of ``min_responses`` responses.
+
+    Only the first ``(n // k) * k`` responses (by id) count, so figures change only when the group
+    has grown by the threshold: no single new response can be isolated by comparing a page, an
+    export or an API figure before and after it. Returns (filter, responses counted, all responses).
+    """
+    total = response_count(flt)
+    counted = (total // min_responses) * min_responses if min_responses > 0 else total
+    if counted == 0 or counted == total:
+        return flt, counted, total
+    cutoff = db.session.scalar(
+        sa.select(Response.id).where(*flt.conditions()).order_by(Response.id).offset(counted - 1).limit(1)
+    )
+    return flt.with_(max_response_id=cutoff), counted, total
+
+
 def _nps(n: int, promoters: int, detractors: int) -> float | None:
     return 100.0 * (promoters - detractors) / n if n else None
 

@@ -22,6 +22,8 @@ class ResponseFilter:
     position_id: int | None = None
     month_from: str | None = None  # YYYY-MM, inclusive
     month_to: str | None = None  # YYYY-MM, inclusive
+    # The anonymity snapshot: only responses up to this id count (see snapshot_filter).
+    max_response_id: int | None = None
 
     @classmethod
     def from_args(cls, company_id: int, args) -> ResponseFilter:  # noqa: ANN001
@@ -40,6 +42,7 @@ class ResponseFilter:
     def as_args(self) -> dict[str, str]:
         """The query-string arguments that reproduce this filter."""
         args = {"stage": self.stage, "position": self.position_id, "from": self.month_from, "to": self.month_to}
+        # max_response_id is derived from the data, never taken from a URL.
         return {key: str(value) for key, value in args.items() if value}
 
     @property
@@ -57,6 +60,8 @@ class ResponseFilter:
             conditions.append(Response.submitted_at >= _month_start(self.month_from))
         if self.month_to:
             conditions.append(Response.submitted_at < _month_start(_next_month(self.month_to)))
+        if self.max_response_id is not None:
+            conditions.append(Response.id <= self.max_response_id)
         return conditions
 
 

@@ -9,6 +9,7 @@ from ..access import batch_or_404, roles_required, scope_to_companies, visible_c
 from ..extensions import db
 from ..models import AdviceReview, ImportBatch
 from ..queries.recruiter import batch_funnel, company_overview, pending_reviews, recent_batches
+from ..services.audit import record
 from ..services.batches import cancel_unsent_mail
 from ..services.imports import import_outcomes
 from ..services.moderation import review_advice
@@ -76,6 +77,8 @@ def confirm_upload():  # noqa: ANN201
     summary = import_outcomes(rows, source="upload")
     batch = db.session.get(ImportBatch, summary.batch_id)
     batch.created_by_id = current_user.id
+    record("import", target=f"batch {batch.id}", source="upload", applications=summary.applications_created,
+           requests=summary.requests_queued)
     db.session.commit()
     discard_upload(upload_id)
     flash(f"Imported: {summary.applications_created} new applications, {summary.requests_queued} e-mails queued, "
@@ -98,6 +101,7 @@ def cancel_batch(batch_id: int):  # noqa: ANN201
     found = batch_or_404(batch_id)
     if CancelBatchForm().validate_on_submit():
         cancelled = cancel_unsent_mail(found)
+        record("batch cancelled", target=f"batch {found.id}", emails=cancelled)
         db.session.commit()
         flash(f"{cancelled} unsent e-mail{'' if cancelled == 1 else 's'} cancelled.", "info")
     return redirect(url_for("recruiter.batch", batch_id=found.id))
@@ -125,6 +129,8 @@ def review(review_id: int):  # noqa: ANN201
         flash("Choose approve or withhold.", "error")
         return redirect(url_for("recruiter.reviews"))
     review_advice(found, form.decision.data, current_user, form.text.data)
+    record("advice reviewed", target=f"review {found.id}", decision=form.decision.data,
+           edited=bool(form.text.data and form.text.data.strip() != found.answer.text))
     db.session.commit()
     flash("Advice approved." if form.decision.data == "approve" else "Advice withheld.", "info")
     return redirect(url_for("recruiter.reviews"))

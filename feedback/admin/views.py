@@ -1,0 +1,28 @@
+"""The audit log of imports, exports, reviews, cancellations and erasures."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import render_template, request
+
+from ..access import roles_required
+from ..extensions import db
+from ..models import AuditEvent
+from . import bp
+
+PAGE_SIZE = 100
+
+
+@bp.route("/audit")
+@roles_required("admin")
+def audit():  # noqa: ANN201
+    """The newest audit events first, filterable by action."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    action = request.args.get("action", "").strip()
+    query = sa.select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    events = db.session.scalars(
+        query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    actions = db.session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    return render_template("admin/audit.html", events=events[:PAGE_SIZE], more=len(events) > PAGE_SIZE,
+                           page=page, action=action, actions=actions)

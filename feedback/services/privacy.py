@@ -1,0 +1,124 @@
+"""Erasure and retention: a person's data goes, anonymous aggregates stay correct.
+
+What stays: the application's company, position, stage, outcome and date, and each response's
+numbers and choices (they carry no name). What goes: names, addresses, free text written by or
+about the person, rendered e-mails, and the link from the person to their answers. The
+suppression list is kept: it holds only keyed hashes, and it is what keeps an objection honoured.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import (AdviceReview, Answer, Application, Candidate, FeedbackRequest, OutboxMessage, Question,
+                      Response, User)
+from ..tokens import address_hash
+from .outcomes_csv import normalise_address
+
+log = logging.getLogger(__name__)
+ERASED_CONTACT = ""  # keeps the "a rejection names a contact" constraint without the address
+FREE_TEXT_KEYS = ("improve", "strengthen")
+
+
+@dataclass
+class ErasureResult:
+    candidates: int = 0
+    applications: int = 0
+    responses_unlinked: int = 0
+    free_texts_removed: int = 0
+    contact_addresses_removed: int = 0
+    messages_removed: int = 0
+    logins_removed: int = 0
+
+
+def _requests_of(application_ids: sa.Select) -> sa.Select:
+    return sa.select(FeedbackRequest.id).where(FeedbackRequest.application_id.in_(application_ids))
+
+
+def _erase_candidates(candidate_ids: list[int], result: ErasureResult) -> None:
+    if not candidate_ids:
+        return
+    applications = sa.select(Application.id).where(Application.candidate_id.in_(candidate_ids))
+    requests = _requests_of(applications)
+    responses = sa.select(Response.id).where(Response.request_id.in_(requests))
+    free_text = sa.select(Answer.id).join(Question, Question.id == Answer.question_id).where(
+        Answer.response_id.in_(responses), Question.key.in_(FREE_TEXT_KEYS))
+    db.session.execute(
+        sa.delete(AdviceReview).where(AdviceReview.answer_id.in_(free_text)).execution_options(synchronize_session=False))
+    result.free_texts_removed += db.session.execute(
+        sa.delete(Answer).where(Answer.id.in_(free_text)).execution_options(synchronize_session=False)).rowcount
+    result.messages_removed += db.session.execute(
+        sa.delete(OutboxMessage).where(sa.or_(OutboxMessage.request_id.in_(requests),
+                                              OutboxMessage.candidate_id.in_(candidate_ids)))
+        .execution_options(synchronize_session=False)).rowcount
+    result.responses_unlinked += db.session.execute(
+        sa.update(Response).where(Response.request_id.in_(requests)).values(request_id=None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.execute(
+        sa.update(FeedbackRequest).where(FeedbackRequest.application_id.in_(applications))
+        .values(recipient_email=None).execution_options(synchronize_session=False))
+    result.applications += db.session.execute(
+        sa.update(Application).where(Application.candidate_id.in_(candidate_ids))
+        .values(contact_email=sa.case((Application.outcome == "rejected", ERASED_CONTACT),
+                                                            else_=None))
+        .execution_options(synchronize_session=False)).rowcount
+    result.candidates += db.session.execute(
+        sa.update(Candidate).where(Candidate.id.in_(candidate_ids)).values(name=None, email=None)
+        .execution_options(synchronize_session=False)).rowcount
+
+
+def _erase_contact(address: str, result: ErasureResult) -> None:
+    """A company contact's address goes from applications, requests and mail; their answers stay."""
+    result.contact_addresses_removed += db.session.execute(
+        sa.update(Application).where(sa.func.lower(Application.contact_email) == address)
+        .values(contact_email=ERASED_CONTACT).execution_options(synchronize_session=False)).rowcount
+    requests = sa.select(FeedbackRequest.id).where(sa.func.lower(FeedbackRequest.recipient_email) == address)
+    result.messages_removed += db.session.execute(
+        sa.delete(OutboxMessage).where(sa.or_(OutboxMessage.request_id.in_(requests),
+                                              sa.func.lower(OutboxMessage.to_address) == address))
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.execute(
+        sa.update(FeedbackRequest).where(FeedbackRequest.id.in_(requests)).values(recipient_email=None)
+        .execution_options(synchronize_session=False))
+
+
+def erase_person(email: str) -> ErasureResult:
+    """Remove everything that identifies the person with this address. Flushes; the caller commits."""
+    try:
+        address = normalise_address(email)
+    except ValueError:
+        address = email.strip().lower()
+    result = ErasureResult()
+    candidate_ids = list(db.session.scalars(sa.select(Candidate.id).where(Candidate.email == address)))
+    _erase_candidates(candidate_ids, result)
+    _erase_contact(address, result)
+    result.logins_removed += db.session.execute(
+        sa.delete(User).where(User.email == address).execution_options(synchronize_session=False)).rowcount
+    db.session.flush()
+    log.info("erasure of %s: %s", address_hash(address)[:12], result)
+    return result
+
+
+def purge_older_than(cutoff: date) -> ErasureResult:
+    """Retention: erase the people whose every application was decided before ``cutoff``. Flushes."""
+    newer = sa.select(Application.candidate_id).where(Application.decided_on >= cutoff)
+    candidate_ids = list(db.session.scalars(
+        sa.select(Candidate.id).where(Candidate.email.is_not(None), Candidate.id.not_in(newer),
+                                      Candidate.id.in_(sa.select(Application.candidate_id)))))
+    result = ErasureResult()
+    for start in range(0, len(candidate_ids), 500):
+        _erase_candidates(candidate_ids[start:start + 500], result)
+    old = sa.select(Application.id).where(Application.decided_on < cutoff)
+    result.contact_addresses_removed += db.session.execute(
+        sa.update(Application).where(Application.id.in_(old), Application.contact_email != ERASED_CONTACT)
+        .values(contact_email=ERASED_CONTACT).execution_options(synchronize_session=False)).rowcount
+    db.session.execute(
+        sa.update(FeedbackRequest).where(FeedbackRequest.application_id.in_(old), FeedbackRequest.audience == "company")
+        .values(recipient_email=None).execution_options(synchronize_session=False))
+    db.session.flush()
+    log.info("retention purge before %s: %s", cutoff, result)
+    return result
