@@ -82,8 +82,9 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_security_headers(app: Flask) -> None:
-    from .security import add_security_headers
+    from .security import add_security_headers, refuse_malformed_input
 
+    app.before_request(refuse_malformed_input)
     app.after_request(add_security_headers)
 
 

@@ -40,7 +40,9 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException):  # noqa: ANN202
         if error.code is None or error.code < 400:
             return error
-        return _page(error.code)
+        # abort(400, "…") carries a message meant for the person; werkzeug's defaults do not.
+        detail = error.description if error.description != type(error).description else None
+        return _page(error.code, detail=detail)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # noqa: ANN202

@@ -1,7 +1,9 @@
 """Headers sent with every response, error pages included."""
 from __future__ import annotations
 
-from flask import current_app
+from urllib.parse import unquote_to_bytes
+
+from flask import abort, current_app, request
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -18,3 +20,30 @@ def add_security_headers(response):  # noqa: ANN001, ANN201
     if current_app.config.get("SEND_HSTS"):
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
+
+
+def _strict_utf8(raw: bytes) -> bool:
+    """True when every key and value of a query string or urlencoded body decodes as UTF-8."""
+    for pair in raw.split(b"&"):
+        for piece in pair.split(b"=", 1):
+            try:
+                unquote_to_bytes(piece.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+    return True
+
+
+def refuse_malformed_input() -> None:
+    """400 for invalid UTF-8 or NUL characters in the query string or a form (PostgreSQL stores no NUL)."""
+    if request.query_string and not _strict_utf8(request.query_string):
+        abort(400, "The address contains characters that are not valid UTF-8.")
+    if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        abort(400, "The address contains a NUL character.")
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if request.mimetype == "application/x-www-form-urlencoded":
+        if not _strict_utf8(request.get_data(cache=True)):
+            abort(400, "The form contains characters that are not valid UTF-8.")
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if any("\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)):
+            abort(400, "The form contains a NUL character.")
