@@ -1,7 +1,7 @@
 """Forms of the recruiter workspace."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, RadioField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 
@@ -19,7 +19,7 @@ class CancelBatchForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    decision = RadioField("Decision", choices=[("approve", "Approve"), ("withhold", "Withhold")],
+    decision = RadioField("Decision", choices=[SelectChoice("approve", "Approve"), SelectChoice("withhold", "Withhold")],
                           validators=[InputRequired("Choose approve or withhold.")])
     text = TextAreaField("Text the candidate will see (edit if needed)", validators=[Length(max=1500)],
                          render_kw={"rows": 4, "maxlength": 1500})

@@ -224,13 +224,16 @@ def _identity_digest(identity: tuple) -> bytes:
     return hashlib.blake2b(repr(identity).encode(), digest_size=16).digest()
 
 
-def check_outcomes(stream: TextIO, today: date) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:
-    """Yield (row, []) for each valid row and (None, problems) for each invalid one, in file order.
+def check_records(
+    records: Iterable[tuple[int, dict[str, str] | None, list[Problem]]], today: date
+) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:
+    """Validate (line, record, problems) triples in order: each row, then repeats within the input.
 
-    Also catches a row that repeats an earlier row's application identity within the file.
+    Yields (row, []) for a valid row and (None, problems) for an invalid one. The CSV import, the
+    upload and the API all come through here.
     """
     first_seen: dict[bytes, int] = {}
-    for line, record, problems in read_records(stream):
+    for line, record, problems in records:
         if record is None:
             yield None, problems
             continue
@@ -245,6 +248,11 @@ def check_outcomes(stream: TextIO, today: date) -> Iterator[tuple[OutcomeRow | N
             continue
         first_seen[digest] = line
         yield row, []
+
+
+def check_outcomes(stream: TextIO, today: date) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:
+    """Validate an outcomes CSV row by row, in file order (see check_records)."""
+    return check_records(read_records(stream), today)
 
 
 @dataclass

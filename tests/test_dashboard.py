@@ -1,0 +1,394 @@
+"""The company dashboard and its CSV exports: the response threshold under every filter, the
+benchmark, escaping of free text, and formula neutralisation.
+
+Answers are given through the real survey form. Browsers talk to ``web``, a second app on the
+test database, so that each request has an app context of its own (as in production) instead of
+sharing the ``app`` fixture's.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import itertools
+import re
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import csrf_token, links_in, outcome_row
+from feedback.exports import csv_response, spreadsheet_safe, spreadsheet_value
+from feedback.extensions import db
+from feedback.models import STAGES, Company, Position, User
+from feedback.services.accounts import create_user
+
+PASSWORD = "correct horse battery staple"
+ADMIN = "admin@feedback.example"
+COMPANY = "Acme Robotics"
+SCRIPT = "<script>alert(1)</script>"
+TEMPLATE = "{{7*7}}"
+FORMULA = '=HYPERLINK("http://evil.example")'
+WITHHELD = "not enough responses yet"
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+# One candidate each: (stage, position, nps, communication, improve). Answered in this order.
+CANDIDATES = [
+    ("interview", "QA Engineer", 10, 5, SCRIPT),
+    ("interview", "QA Engineer", 9, 4, TEMPLATE),
+    ("screen", "QA Engineer", 6, 2, None),
+    ("final", "Data Analyst", 8, 3, FORMULA),
+    ("screen", "QA Engineer", 7, 4, None),
+]
+FIGURES_AT_4 = ("+25", "3.50")  # NPS (2 promoters - 1 detractor) / 4; mean communication 14 / 4
+NPS_AT_5, COMMUNICATION_AT_5 = 20.0, 3.6  # (2 - 1) / 5; 18 / 5
+
+
+@pytest.fixture
+def web(app, make_app):
+    return make_app()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def import_and_send(import_csv, runner, rows: list[dict]) -> None:
+    imported = import_csv(rows)
+    assert imported.exit_code == 0, imported.output
+    sent = runner.invoke(args=["feedback", "send"])
+    assert sent.exit_code == 0, sent.output
+
+
+def answer(browser, smtp_server, address: str, **fields) -> None:
+    """Answer the candidate survey mailed to ``address`` through the form."""
+    (message,) = [m for m in smtp_server.messages if m["To"] == address]
+    (path,) = links_in(message)
+    page = browser.get(path)
+    assert page.status_code == 200
+    data = {"csrf_token": csrf_token(page.text)}
+    data.update({key: str(value) for key, value in fields.items() if value is not None})
+    answered = browser.post(path, data=data, follow_redirects=True)
+    assert answered.status_code == 200, answered.text
+    assert "Thank you" in answered.text
+
+
+def candidate_address(number: int, company: str = COMPANY) -> str:
+    return f"{company.lower().replace(' ', '-')}-{number}@example.org"
+
+
+def import_candidates(import_csv, runner) -> None:
+    rows = [outcome_row(candidate_name=f"Candidate {i}", candidate_email=candidate_address(i), stage=stage,
+                        position=position, outcome="withdrew", company_contact_email="", application_ref=f"C-{i}")
+            for i, (stage, position, *_rest) in enumerate(CANDIDATES)]
+    import_and_send(import_csv, runner, rows)
+
+
+def answer_candidate(browser, smtp_server, number: int) -> None:
+    _stage, _position, nps, communication, improve = CANDIDATES[number]
+    answer(browser, smtp_server, candidate_address(number), nps=nps, communication=communication, improve=improve)
+
+
+def sign_in(web):  # noqa: ANN001, ANN201
+    """A browser signed in as an admin (who sees every company)."""
+    if db.session.scalar(sa.select(User.id).where(User.email == ADMIN)) is None:
+        create_user(ADMIN, PASSWORD, "admin", [])
+        db.session.commit()
+    browser = web.test_client()
+    page = browser.get("/login")
+    signed_in = browser.post("/login", data={"csrf_token": csrf_token(page.text), "email": ADMIN,
+                                             "password": PASSWORD})
+    assert signed_in.status_code == 302
+    return browser
+
+
+def company_id(name: str = COMPANY) -> int:
+    return db.session.scalar(sa.select(Company.id).where(Company.name == name))
+
+
+def position_ids(name: str = COMPANY) -> dict[str, int]:
+    return dict(db.session.execute(
+        sa.select(Position.title, Position.id).where(Position.company_id == company_id(name))).all())
+
+
+def this_month() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m")
+
+
+def read_csv(response) -> list[list[str]]:  # noqa: ANN001
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+
+
+def section(page: str, heading: str) -> str:
+    """The HTML of the <section> whose <h2> is ``heading``."""
+    match = re.search(rf"<h2>{re.escape(heading)}</h2>(.*?)</section>", page, re.S)
+    assert match, f"no section {heading!r}"
+    return match.group(1)
+
+
+def nps_card(page: str) -> str:
+    match = re.search(r"<h2>Candidate NPS</h2>(.*?)</div>", page, re.S)
+    assert match
+    return match.group(1)
+
+
+def comment_items(page: str) -> list[str]:
+    match = re.search(r'<ul class="comments">(.*?)</ul>', page, re.S)
+    return re.findall(r"<li>(.*?)</li>", match.group(1), re.S) if match else []
+
+
+def question_rows(page: str) -> dict[str, list[str]]:
+    """The "Each question" table: {label: [mean, n, benchmark]}."""
+    rows = re.findall(r'<th scope="row">([^<]+)</th>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*'
+                      r'<td class="bar-cell">', section(page, "Each question"))
+    return {html.unescape(label): [mean, n, benchmark] for label, mean, n, benchmark in rows}
+
+
+def assert_page_withheld(page: str, label: str) -> None:
+    assert "Not enough responses yet" in page, label
+    assert not re.search(r"\d", nps_card(page)), label
+    for heading in ("Where you fell short", "Each question", "By stage", "By position", "Month by month",
+                    "What candidates said you could do better"):
+        assert f"<h2>{heading}</h2>" not in page, (label, heading)
+    for figure in FIGURES_AT_4:
+        assert figure not in page, (label, figure)
+    assert comment_items(page) == [], label
+    for text in ("&lt;script&gt;", TEMPLATE, "HYPERLINK"):
+        assert text not in page, (label, text)
+
+
+def assert_exports_withheld(browser, cid: int, query: dict, label: str) -> None:  # noqa: ANN001
+    rows = read_csv(browser.get(f"/companies/{cid}/export/aggregate.csv", query_string=query))
+    assert rows[0] == ["breakdown", "group", "measure", "n", "value", "benchmark"]
+    body = rows[1:]
+    assert [row[2] for row in body] == ["responses", "nps"], label
+    assert body[1][4] == WITHHELD, label
+    assert all(row[5] == "" for row in body), label
+    assert body[0][4] == "" and body[1][3] == "", label
+    comments = read_csv(browser.get(f"/companies/{cid}/export/comments.csv", query_string=query))
+    assert comments == [["comment"]], label
+
+
+# --- the threshold ----------------------------------------------------------------------------
+
+def test_four_responses_show_no_figure_under_any_filter_and_the_fifth_shows_them(web, import_csv, runner,
+                                                                                   smtp_server):
+    import_candidates(import_csv, runner)
+    browser = web.test_client()
+    for number in range(4):
+        answer_candidate(browser, smtp_server, number)
+    admin = sign_in(web)
+    cid = company_id()
+    positions = position_ids()
+
+    month = this_month()
+    months = [{}, {"from": month, "to": month}, {"from": "2020-01", "to": "2020-12"}, {"from": month}]
+    stage_filters = [{}] + [{"stage": stage} for stage in STAGES]
+    position_filters = [{}] + [{"position": str(pid)} for pid in positions.values()]
+    combinations = 0
+    for stage, position, period in itertools.product(stage_filters, position_filters, months):
+        query = {**stage, **position, **period}
+        page = admin.get(f"/companies/{cid}/dashboard", query_string=query)
+        assert page.status_code == 200
+        assert_page_withheld(page.text, str(query))
+        assert_exports_withheld(admin, cid, query, str(query))
+        combinations += 1
+    assert combinations == (len(STAGES) + 1) * (len(positions) + 1) * len(months) == 6 * 3 * 4
+    unfiltered = admin.get(f"/companies/{cid}/dashboard").text
+    assert "4 responses." in unfiltered
+
+    answer_candidate(browser, smtp_server, 4)
+    page = admin.get(f"/companies/{cid}/dashboard").text
+    assert "Not enough responses yet" not in page
+    assert "+20" in nps_card(page)
+    assert "5 answers" in nps_card(page)
+    assert question_rows(page)["Kept informed"][:2] == ["3.60", "5"]
+    assert "<h2>Where you fell short</h2>" in page
+
+    rows = read_csv(admin.get(f"/companies/{cid}/export/aggregate.csv"))
+    overall = {row[2]: row for row in rows[1:] if row[0] == "overall"}
+    assert overall["responses"][3] == "5"
+    assert float(overall["nps"][4]) == pytest.approx(NPS_AT_5)
+    assert overall["nps"][3] == "5"
+    assert float(overall["communication"][4]) == pytest.approx(COMMUNICATION_AT_5)
+    comments = read_csv(admin.get(f"/companies/{cid}/export/comments.csv"))
+    assert len(comments) == 1 + 3
+
+
+def test_groups_under_the_threshold_are_withheld_once_the_whole_is_shown(web, import_csv, runner, smtp_server):
+    import_candidates(import_csv, runner)
+    browser = web.test_client()
+    for number in range(5):
+        answer_candidate(browser, smtp_server, number)
+    admin = sign_in(web)
+    cid = company_id()
+    positions = position_ids()
+
+    page = admin.get(f"/companies/{cid}/dashboard").text
+    # stages: interview 2, screen 2, final 1; positions: QA Engineer 4, Data Analyst 1
+    by_stage = section(page, "By stage")
+    assert by_stage.count(WITHHELD) == 3
+    assert not re.search(r"<td>[+-]\d+</td>", by_stage)
+    by_position = section(page, "By position")
+    assert by_position.count(WITHHELD) == 2
+    assert "QA Engineer" in by_position and "Data Analyst" in by_position
+    by_month = section(page, "Month by month")  # one month holding all five
+    assert WITHHELD not in by_month
+    assert "<td>+20</td>" in by_month
+
+    for query, count in (({"stage": "interview"}, 2), ({"stage": "screen"}, 2),
+                         ({"position": str(positions["QA Engineer"])}, 4),
+                         ({"position": str(positions["QA Engineer"]), "stage": "screen"}, 2),
+                         ({"from": "2020-01", "to": "2020-12"}, 0)):
+        filtered = admin.get(f"/companies/{cid}/dashboard", query_string=query).text
+        assert "Not enough responses yet" in filtered, query
+        assert f"{count} response{'' if count == 1 else 's'} match these filters" in filtered, query
+        assert not re.search(r"\d", nps_card(filtered)), query
+        assert "<h2>Each question</h2>" not in filtered and comment_items(filtered) == [], query
+        assert_exports_withheld(admin, cid, query, str(query))
+
+    month = this_month()
+    shown = admin.get(f"/companies/{cid}/dashboard", query_string={"from": month, "to": month}).text
+    assert "+20" in nps_card(shown)
+
+    rows = read_csv(admin.get(f"/companies/{cid}/export/aggregate.csv"))
+    groups = {(row[0], row[1], row[2]): row for row in rows[1:]}
+    for stage in ("interview", "screen", "final"):
+        assert groups[("stage", stage, "responses")][3] in ("1", "2")
+        assert groups[("stage", stage, "nps")][4] == WITHHELD
+        assert groups[("stage", stage, "score")][4] == WITHHELD
+    for title in ("QA Engineer", "Data Analyst"):
+        assert groups[("position", title, "nps")][4] == WITHHELD
+    assert float(groups[("month", month, "nps")][4]) == pytest.approx(NPS_AT_5)
+
+
+def test_csv_exports_are_attachments(web, import_csv, runner, smtp_server):
+    import_candidates(import_csv, runner)
+    admin = sign_in(web)
+    cid = company_id()
+    for what in ("aggregate", "comments"):
+        response = admin.get(f"/companies/{cid}/export/{what}.csv")
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/csv")
+        assert response.headers["Content-Disposition"] == f'attachment; filename="acme-robotics-{what}.csv"'
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+# --- the benchmark ----------------------------------------------------------------------------
+
+OTHERS = {  # communication answers of each other company's candidates
+    "Other One": [5, 5, 5, 5, 5],
+    "Other Two": [4, 4, 4, 4, 4],
+    "Other Three": [5, 4, 3, 5, 4],
+}
+BENCHMARK = (25 + 20 + 21) / 15
+
+
+def test_benchmark_needs_three_other_companies_with_enough_responses(web, import_csv, runner, smtp_server):
+    rows = [outcome_row(candidate_name=f"Candidate {i}", candidate_email=candidate_address(i), stage=stage,
+                        position=position, outcome="withdrew", company_contact_email="", application_ref=f"C-{i}")
+            for i, (stage, position, *_rest) in enumerate(CANDIDATES)]
+    for name, answers in OTHERS.items():
+        rows += [outcome_row(candidate_email=candidate_address(i, name), company=name, outcome="withdrew",
+                             company_contact_email="", application_ref=f"{name}-{i}") for i in range(len(answers))]
+    import_and_send(import_csv, runner, rows)
+    browser = web.test_client()
+    for number in range(5):
+        answer_candidate(browser, smtp_server, number)
+    for name, answers in OTHERS.items():
+        # the last company stays one response short for now
+        for i, communication in enumerate(answers[:-1] if name == "Other Three" else answers):
+            answer(browser, smtp_server, candidate_address(i, name), nps=10, communication=communication)
+    admin = sign_in(web)
+    cid = company_id()
+
+    # two other companies with 5 responses, a third with 4: no benchmark
+    page = admin.get(f"/companies/{cid}/dashboard").text
+    assert "A platform benchmark appears once at least three other companies" in page
+    assert all(benchmark == "–" for _mean, _n, benchmark in question_rows(page).values())
+    assert "below the benchmark" not in page
+    rows = read_csv(admin.get(f"/companies/{cid}/export/aggregate.csv"))
+    assert all(row[5] == "" for row in rows[1:])
+
+    answer(browser, smtp_server, candidate_address(4, "Other Three"), nps=10, communication=OTHERS["Other Three"][4])
+    page = admin.get(f"/companies/{cid}/dashboard").text
+    assert "The questions furthest below the platform benchmark" in page
+    assert question_rows(page)["Kept informed"] == ["3.60", "5", f"{BENCHMARK:.2f}"]
+    shortfalls = section(page, "Where you fell short")
+    assert f"below the benchmark ({BENCHMARK:.2f})" in shortfalls
+    assert f"{BENCHMARK - COMMUNICATION_AT_5:.2f} below" in shortfalls
+    rows = read_csv(admin.get(f"/companies/{cid}/export/aggregate.csv"))
+    communication = next(row for row in rows[1:] if row[:3] == ["overall", "all", "communication"])
+    assert float(communication[5]) == pytest.approx(BENCHMARK)
+
+
+# --- free text --------------------------------------------------------------------------------
+
+def test_free_text_is_shown_escaped_and_never_evaluated(web, import_csv, runner, smtp_server):
+    import_candidates(import_csv, runner)
+    browser = web.test_client()
+    for number in range(5):
+        answer_candidate(browser, smtp_server, number)
+    page = sign_in(web).get(f"/companies/{company_id()}/dashboard").text
+    items = comment_items(page)
+    assert sorted(items) == sorted(["&lt;script&gt;alert(1)&lt;/script&gt;", "{{7*7}}",
+                                    "=HYPERLINK(&#34;http://evil.example&#34;)"])
+    assert sorted(html.unescape(item) for item in items) == sorted([SCRIPT, TEMPLATE, FORMULA])
+    assert SCRIPT not in page
+    assert "<li>49</li>" not in page
+
+
+def test_formula_in_a_comment_is_neutralised_in_the_export(web, import_csv, runner, smtp_server):
+    import_candidates(import_csv, runner)
+    browser = web.test_client()
+    for number in range(5):
+        answer_candidate(browser, smtp_server, number)
+    rows = read_csv(sign_in(web).get(f"/companies/{company_id()}/export/comments.csv"))
+    assert rows[0] == ["comment"]
+    cells = sorted(row[0] for row in rows[1:])
+    assert all(len(row) == 1 for row in rows)
+    assert cells == sorted(["'" + FORMULA, SCRIPT, TEMPLATE])
+    assert "'=HYPERLINK(\"http://evil.example\")" in cells
+    assert sorted(spreadsheet_value(cell) for cell in cells) == sorted([FORMULA, SCRIPT, TEMPLATE])
+    assert not any(cell.startswith(TRIGGERS) for row in rows for cell in row)
+
+
+# --- formula neutralisation as a property ------------------------------------------------------
+
+# Any text, and text that starts with a trigger character (or the quote used to neutralise).
+texts = st.one_of(
+    st.text(),
+    st.builds(lambda prefix, rest: prefix + rest, st.sampled_from([*TRIGGERS, "'", "''", "'=", "=="]), st.text()),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts)
+def test_spreadsheet_safe_never_starts_with_a_trigger_and_round_trips(text):
+    cell = spreadsheet_safe(text)
+    assert not cell.startswith(TRIGGERS)
+    assert spreadsheet_value(cell) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.integers(), st.floats(allow_nan=False), st.none()))
+def test_spreadsheet_safe_numbers(value):
+    cell = spreadsheet_safe(value)
+    assert not cell.startswith(TRIGGERS)
+    assert spreadsheet_value(cell) == ("" if value is None else str(value))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(texts, min_size=3, max_size=3), max_size=5))
+def test_csv_export_cells_are_inert_and_round_trip(rows):
+    response = csv_response("test.csv", ["a", "b", "c"], rows)
+    text = response.get_data(as_text=True).removeprefix("\ufeff")
+    parsed = list(csv.reader(io.StringIO(text, newline="")))
+    assert parsed[0] == ["a", "b", "c"]
+    assert not any(cell.startswith(TRIGGERS) for row in parsed for cell in row)
+    assert [[spreadsheet_value(cell) for cell in row] for row in parsed[1:]] == rows
