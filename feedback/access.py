@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from .extensions import db, login_manager
 from .models import Company, ImportBatch, User, recruiter_companies
 from .models.outcomes import Application
+from .services.outcomes_csv import fold
 
 
 @login_manager.user_loader
@@ -63,6 +64,13 @@ def scope_to_companies(query: sa.Select, column, user: User) -> sa.Select:  # no
 def visible_companies(user: User) -> list[Company]:
     """The companies ``user`` may see, by name."""
     return list(db.session.scalars(scope_to_companies(sa.select(Company), Company.id, user).order_by(Company.name)))
+
+
+def importable_company_names(user: User) -> set[str] | None:
+    """Folded names of the companies ``user`` may import outcomes for; None for an admin (any, new too)."""
+    if user.role == "admin":
+        return None
+    return {fold(company.name) for company in visible_companies(user)}
 
 
 def company_or_404(company_id: int) -> Company:

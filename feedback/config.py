@@ -85,6 +85,7 @@ class Config:
         self.FEEDBACK_LINK_MAX_AGE_DAYS = _int("FEEDBACK_LINK_MAX_AGE_DAYS", 30)
         self.FEEDBACK_MIN_RESPONSES = _int("FEEDBACK_MIN_RESPONSES", 5)
         self.FEEDBACK_REMINDER_DAYS = _int_list("FEEDBACK_REMINDER_DAYS", "3,7")
+        self.WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or self.REDIS_URL
         self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", "true")

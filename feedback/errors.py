@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -29,6 +29,19 @@ def _page(code: int, title: str | None = None, detail: str | None = None):  # no
                            detail=detail or default_detail), code
 
 
+def _is_api() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def _json_error(code: int, title: str, detail: str):  # noqa: ANN202
+    """Under /api every error is JSON, never an HTML page."""
+    response = jsonify({"error": {"status": code, "title": title, "detail": detail}})
+    response.status_code = code
+    if code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="feedback"'
+    return response
+
+
 def register(app: Flask) -> None:
     """Install the handlers."""
 
@@ -40,6 +53,8 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException):  # noqa: ANN202
         if error.code is None or error.code < 400:
             return error
+        if _is_api():
+            return _json_error(error.code, error.name, error.description)
         # abort(400, "…") carries a message meant for the person; werkzeug's defaults do not.
         detail = error.description if error.description != type(error).description else None
         return _page(error.code, detail=detail)
@@ -48,4 +63,6 @@ def register(app: Flask) -> None:
     def unexpected_error(error: Exception):  # noqa: ANN202
         log.exception("unhandled error")
         db.session.rollback()
+        if _is_api():
+            return _json_error(500, "Internal Server Error", "Something went wrong on our side; try again later.")
         return _page(500)

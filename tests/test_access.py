@@ -98,6 +98,13 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("recruiter.reviews", "GET"): STAFF_PAGE,
     ("recruiter.review", "POST"): by_role("/recruiter/reviews", "/recruiter/reviews", 404, 403, 403, LOGIN),
     ("admin.audit", "GET"): by_role(200, 403, 403, 403, 403, LOGIN),
+    # the API ignores session cookies: without a bearer key every role gets 401 (keys: tests/test_api.py)
+    ("api.openapi", "GET"): same(200),
+    ("api.companies", "GET"): same(401),
+    ("api.create_outcomes", "POST"): same(401),
+    ("api.list_requests", "GET"): same(401),
+    ("api.report", "GET"): same(401),
+    ("api.outcome_webhook", "POST"): same(503),  # no WEBHOOK_SECRET in tests (signed events: tests/test_webhook.py)
     # the dev mailbox exists only in dev mode: not in tests, for nobody
     ("devmail.index", "GET"): same(404),
     ("devmail.show", "GET"): same(404),

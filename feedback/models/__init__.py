@@ -1,5 +1,6 @@
 """The data model, one module per aggregate; imported here so Alembic sees every table."""
 from .accounts import ROLES, User, recruiter_companies
+from .api import ApiKey, WebhookDelivery
 from .audit import AuditEvent
 from .moderation import REVIEW_STATUSES, AdviceReview
 from .outbox import MAIL_KINDS, MAIL_STATUSES, OutboxMessage, Suppression
@@ -9,7 +10,7 @@ from .responses import Answer, Response
 from .surveys import AUDIENCES, QUESTION_KINDS, Question, Survey
 
 __all__ = [
-    "AUDIENCES", "AuditEvent", "REVIEW_STATUSES", "AdviceReview", "ROLES", "User", "recruiter_companies", "MAIL_KINDS", "MAIL_STATUSES", "OUTCOMES", "QUESTION_KINDS", "STAGES", "STAGE_LABELS",
+    "AUDIENCES", "ApiKey", "WebhookDelivery", "AuditEvent", "REVIEW_STATUSES", "AdviceReview", "ROLES", "User", "recruiter_companies", "MAIL_KINDS", "MAIL_STATUSES", "OUTCOMES", "QUESTION_KINDS", "STAGES", "STAGE_LABELS",
     "Answer", "Application", "Candidate", "Company", "FeedbackRequest", "ImportBatch", "OutboxMessage",
     "Position", "Question", "Response", "Suppression", "Survey",
 ]

@@ -35,7 +35,12 @@ def request_counts(company_id: int) -> dict:
     return counts
 
 
-def _numeric_by_stage(company_id: int, audience: str) -> list[sa.Row]:
+def _upto(upto: int | None) -> list:
+    """The anonymity snapshot condition: only responses up to this id (None: all)."""
+    return [] if upto is None else [Response.id <= upto]
+
+
+def _numeric_by_stage(company_id: int, audience: str, upto: int | None = None) -> list[sa.Row]:
     """Per stage and question key: answers, their sum, promoters and detractors."""
     return db.session.execute(
         sa.select(
@@ -48,28 +53,30 @@ def _numeric_by_stage(company_id: int, audience: str) -> list[sa.Row]:
         )
         .join(Answer, Answer.response_id == Response.id)
         .join(Question, Question.id == Answer.question_id)
-        .where(Response.company_id == company_id, Response.audience == audience, Answer.number.is_not(None))
+        .where(Response.company_id == company_id, Response.audience == audience, Answer.number.is_not(None),
+               *_upto(upto))
         .group_by(Response.stage, Question.key)
     ).all()
 
 
-def _responses_by_stage(company_id: int, audience: str) -> dict[str, int]:
+def _responses_by_stage(company_id: int, audience: str, upto: int | None = None) -> dict[str, int]:
     return dict(
         db.session.execute(
             sa.select(Response.stage, sa.func.count())
-            .where(Response.company_id == company_id, Response.audience == audience)
+            .where(Response.company_id == company_id, Response.audience == audience, *_upto(upto))
             .group_by(Response.stage)
         ).all()
     )
 
 
-def _choice_counts(company_id: int, audience: str, key: str) -> dict[str, int]:
+def _choice_counts(company_id: int, audience: str, key: str, upto: int | None = None) -> dict[str, int]:
     return dict(
         db.session.execute(
             sa.select(Answer.text, sa.func.count())
             .join(Response, Response.id == Answer.response_id)
             .join(Question, Question.id == Answer.question_id)
-            .where(Response.company_id == company_id, Response.audience == audience, Question.key == key)
+            .where(Response.company_id == company_id, Response.audience == audience, Question.key == key,
+                   *_upto(upto))
             .group_by(Answer.text)
             .order_by(sa.func.count().desc(), Answer.text)
         ).all()
@@ -98,19 +105,19 @@ def _add(target: dict[str, list[int]], key: str, values: list[int]) -> None:
         current[index] += int(value or 0)
 
 
-def candidate_experience(company_id: int, min_responses: int) -> dict:
+def candidate_experience(company_id: int, min_responses: int, upto: int | None = None) -> dict:
     """NPS and question means overall and per stage, withheld under the threshold."""
     per_stage: dict[str, dict[str, list[int]]] = defaultdict(dict)
     overall: dict[str, list[int]] = {}
-    for stage, key, n, total, promoters, detractors in _numeric_by_stage(company_id, "candidate"):
+    for stage, key, n, total, promoters, detractors in _numeric_by_stage(company_id, "candidate", upto):
         values = [n, total, promoters, detractors]
         _add(per_stage[stage], key, values)
         _add(overall, key, values)
-    responses = _responses_by_stage(company_id, "candidate")
+    responses = _responses_by_stage(company_id, "candidate", upto)
     total_responses = sum(responses.values())
     result = _group(total_responses, overall, LIKERT_KEYS, min_responses, with_nps=True)
     withheld = result["withheld"]
-    decline = _choice_counts(company_id, "candidate", "decline_reasons")
+    decline = _choice_counts(company_id, "candidate", "decline_reasons", upto)
     result["decline_reasons"] = None if withheld else decline
     result["by_stage"] = {
         stage: _group(responses.get(stage, 0), per_stage.get(stage, {}), LIKERT_KEYS, min_responses, with_nps=True)
@@ -136,12 +143,15 @@ def candidate_feedback(company_id: int) -> dict:
     }
 
 
-def company_report(company: Company, min_responses: int) -> dict:
-    """The company's whole aggregate, as `feedback report --format json` prints it."""
+def company_report(company: Company, min_responses: int, upto: int | None = None) -> dict:
+    """The company's whole aggregate, as `feedback report --format json` prints it.
+
+    ``upto`` limits candidate answers to responses up to that id (the API's anonymity snapshot).
+    """
     return {
         "company": company.name,
         "min_responses": min_responses,
         "requests": request_counts(company.id),
-        "candidate_experience": candidate_experience(company.id, min_responses),
+        "candidate_experience": candidate_experience(company.id, min_responses, upto),
         "candidate_feedback": candidate_feedback(company.id),
     }

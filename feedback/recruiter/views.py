@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from ..access import batch_or_404, roles_required, scope_to_companies, visible_companies
+from ..access import batch_or_404, importable_company_names, roles_required, scope_to_companies
 from ..extensions import db
 from ..models import AdviceReview, ImportBatch
 from ..queries.recruiter import batch_funnel, company_overview, pending_reviews, recent_batches
@@ -13,20 +13,12 @@ from ..services.audit import record
 from ..services.batches import cancel_unsent_mail
 from ..services.imports import import_outcomes
 from ..services.moderation import review_advice
-from ..services.outcomes_csv import fold
 from ..services.uploads import (discard_upload, read_upload_ticket, save_upload, scoped_results, upload_path,
                                 upload_ticket, validate_upload)
 from . import bp
 from .forms import CancelBatchForm, ConfirmImportForm, ReviewForm, UploadForm
 
 STAFF = ("admin", "recruiter")
-
-
-def _allowed_company_names() -> set[str] | None:
-    """Folded names of the companies the user may import for; None for an admin (any, new ones too)."""
-    if current_user.role == "admin":
-        return None
-    return {fold(company.name) for company in visible_companies(current_user)}
 
 
 @bp.route("/")
@@ -51,7 +43,7 @@ def upload():  # noqa: ANN201
     if not form.validate_on_submit():
         return render_template("recruiter/upload.html", form=form), (400 if form.errors else 200)
     upload_id = save_upload(form.file.data.stream)
-    report = validate_upload(upload_path(upload_id), _allowed_company_names())
+    report = validate_upload(upload_path(upload_id), importable_company_names(current_user))
     if report.problems:
         discard_upload(upload_id)
     confirm = ConfirmImportForm(upload=upload_ticket(upload_id, current_user.id))
@@ -69,7 +61,7 @@ def confirm_upload():  # noqa: ANN201
     if path is None:
         flash("That upload has expired or was already imported. Upload the file again.", "error")
         return redirect(url_for("recruiter.upload"))
-    allowed = _allowed_company_names()
+    allowed = importable_company_names(current_user)
     if validate_upload(path, allowed).problems:
         discard_upload(upload_id)
         abort(409)

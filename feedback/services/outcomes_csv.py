@@ -225,7 +225,7 @@ def _identity_digest(identity: tuple) -> bytes:
 
 
 def check_records(
-    records: Iterable[tuple[int, dict[str, str] | None, list[Problem]]], today: date
+    records: Iterable[tuple[int, dict[str, str] | None, list[Problem]]], today: date, unit: str = "line"
 ) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:
     """Validate (line, record, problems) triples in order: each row, then repeats within the input.
 
@@ -244,10 +244,21 @@ def check_records(
         digest = _identity_digest(row.identity)
         if digest in first_seen:
             column = "application_ref" if row.application_ref else "row"
-            yield None, [Problem(line, column, f"repeats the application on line {first_seen[digest]}")]
+            yield None, [Problem(line, column, f"repeats the application of {unit} {first_seen[digest]}")]
             continue
         first_seen[digest] = line
         yield row, []
+
+
+def restrict_to_companies(
+    results: Iterable[tuple[OutcomeRow | None, list[Problem]]], allowed: set[str] | None
+) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:
+    """Turn valid rows for a company outside ``allowed`` (folded names; None: any) into problems."""
+    for row, problems in results:
+        if row is not None and allowed is not None and fold(row.company) not in allowed:
+            yield None, [Problem(row.line, "company", f"{row.company!r} is not one of your companies")]
+        else:
+            yield row, problems
 
 
 def check_outcomes(stream: TextIO, today: date) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:

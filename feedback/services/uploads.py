@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from ..services.outcomes_csv import Problem, ValidationReport, check_outcomes, fold, summarise
+from ..services.outcomes_csv import ValidationReport, check_outcomes, restrict_to_companies, summarise
 from ..timeutil import today
 
 UPLOAD_SALT = "feedback.upload.v1"
@@ -65,11 +65,7 @@ def read_upload_ticket(ticket: str, user_id: int) -> str | None:
 def scoped_results(path: Path, allowed_companies: set[str] | None):  # noqa: ANN201
     """Validation results of a stored upload, plus a problem for every company outside the user's scope."""
     with path.open("r", encoding="utf-8-sig", newline="") as stream:
-        for row, problems in check_outcomes(stream, today()):
-            if row is not None and allowed_companies is not None and fold(row.company) not in allowed_companies:
-                yield None, [Problem(row.line, "company", f"{row.company!r} is not one of your companies")]
-            else:
-                yield row, problems
+        yield from restrict_to_companies(check_outcomes(stream, today()), allowed_companies)
 
 
 def validate_upload(path: Path, allowed_companies: set[str] | None) -> ValidationReport:

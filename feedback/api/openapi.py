@@ -1,0 +1,203 @@
+"""The OpenAPI 3.1 document of API v1, kept beside the code it describes (tests check they agree)."""
+from __future__ import annotations
+
+from flask import current_app
+
+from ..models import OUTCOMES, STAGES
+from ..survey.definitions import LIKERT_KEYS
+
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+
+
+def _error_response(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+ERRORS = {
+    "400": _error_response("Malformed request"),
+    "401": _error_response("Missing, unknown or revoked API key"),
+    "403": _error_response("The key's user may not do this"),
+    "404": _error_response("Not found, or not visible to the key's user"),
+    "405": _error_response("Method not allowed"),
+    "413": _error_response("Body too large"),
+    "429": _error_response("Too many requests"),
+}
+
+
+def _group_schema() -> dict:
+    return {
+        "type": "object",
+        "required": ["responses", "withheld", "nps", "questions"],
+        "properties": {
+            "responses": {"type": "integer"},
+            "withheld": {"type": "boolean"},
+            "nps": NULLABLE_NUMBER,
+            "questions": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/QuestionFigure"}},
+        },
+    }
+
+
+def openapi_document() -> dict:
+    """The document served at /api/v1/openapi.json."""
+    outcome_properties = {
+        "candidate_name": {"type": "string", "maxLength": 200},
+        "candidate_email": {"type": "string", "format": "email", "maxLength": 320},
+        "company": {"type": "string", "maxLength": 200},
+        "company_contact_email": {"type": "string", "format": "email", "maxLength": 320,
+                                  "description": "Required when outcome is rejected"},
+        "position": {"type": "string", "maxLength": 200},
+        "stage": {"type": "string", "enum": list(STAGES)},
+        "outcome": {"type": "string", "enum": list(OUTCOMES)},
+        "decided_on": {"type": "string", "format": "date", "description": "YYYY-MM-DD, not in the future"},
+        "application_ref": {"type": "string", "maxLength": 200},
+    }
+    experience = _group_schema()
+    experience["properties"] = {
+        **experience["properties"],
+        "decline_reasons": {"type": ["object", "null"], "additionalProperties": {"type": "integer"}},
+        "by_stage": {"type": "object", "additionalProperties": _group_schema()},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "feedback API",
+            "version": "1.0.0",
+            "description": "Send hiring outcomes, follow feedback requests, read company reports. "
+                           "Authenticate with `Authorization: Bearer <key>` (`flask --app wsgi feedback keys create EMAIL`).",
+        },
+        "servers": [{"url": current_app.config["PUBLIC_BASE_URL"]}],
+        "security": [{"bearerAuth": []}],
+        "paths": {
+            "/api/v1/companies": {"get": {
+                "operationId": "listCompanies", "summary": "The companies the key may see",
+                "responses": {"200": {"description": "Companies", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+                        "type": "object", "required": ["id", "name"],
+                        "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}}}}}}}, **ERRORS},
+            }},
+            "/api/v1/outcomes": {"post": {
+                "operationId": "createOutcomes",
+                "summary": "Import one outcome or a list, with the CSV import's validation and idempotency",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                    {"$ref": "#/components/schemas/Outcome"},
+                    {"type": "array", "items": {"$ref": "#/components/schemas/Outcome"}, "minItems": 1, "maxItems": 1000},
+                    {"type": "object", "required": ["outcomes"], "properties": {
+                        "outcomes": {"type": "array", "items": {"$ref": "#/components/schemas/Outcome"},
+                                     "minItems": 1, "maxItems": 1000},
+                        "skip_invalid": {"type": "boolean"}}},
+                ]}}}},
+                "responses": {
+                    "201": {"description": "Imported", "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/ImportResult"}}}},
+                    "422": {"description": "Invalid outcomes; nothing written", "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
+                    **ERRORS,
+                },
+            }},
+            "/api/v1/requests": {"get": {
+                "operationId": "listRequests", "summary": "Feedback requests with their status, newest first",
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
+                        "queued", "sent", "answered", "expired", "failed", "cancelled"]}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000000}},
+                    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                ],
+                "responses": {"200": {"description": "A page of requests", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/RequestPage"}}}}, **ERRORS},
+            }},
+            "/api/v1/companies/{company_id}/report": {"get": {
+                "operationId": "companyReport",
+                "summary": "The company's aggregate, the same JSON as `feedback report --format json`",
+                "parameters": [{"name": "company_id", "in": "path", "required": True,
+                                "schema": {"type": "integer", "minimum": 1}}],
+                "responses": {"200": {"description": "The report", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Report"}}}}, **ERRORS},
+            }},
+            "/api/v1/webhooks/outcome": {"post": {
+                "operationId": "outcomeWebhook",
+                "summary": "A signed ATS event (rejected, withdrew, offer declined), imported like one CSV row",
+                "security": [],
+                "parameters": [
+                    {"name": "X-Feedback-Timestamp", "in": "header", "required": True, "schema": {"type": "string"}},
+                    {"name": "X-Feedback-Signature", "in": "header", "required": True, "schema": {"type": "string"}},
+                ],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/OutcomeEvent"}}}},
+                "responses": {
+                    "200": {"description": "Already known", "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/WebhookResult"}}}},
+                    "201": {"description": "Imported", "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/WebhookResult"}}}},
+                    "409": _error_response("This delivery was already received"),
+                    "422": {"description": "Invalid event", "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/ValidationErrors"}}}},
+                    "503": _error_response("WEBHOOK_SECRET is not set"),
+                    **ERRORS,
+                },
+            }},
+        },
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["status", "title", "detail"], "properties": {
+                        "status": {"type": "integer"}, "title": {"type": "string"}, "detail": {"type": "string"}}}}},
+                "Outcome": {"type": "object", "properties": outcome_properties,
+                            "required": ["candidate_name", "candidate_email", "company", "position", "stage",
+                                         "outcome", "decided_on"]},
+                "ImportResult": {"type": "object", "required": ["batch_id", "received", "created", "requests_queued",
+                                                                "already_known", "skipped"], "properties": {
+                    "batch_id": {"type": "integer"}, "received": {"type": "integer"}, "created": {"type": "integer"},
+                    "requests_queued": {"type": "integer"}, "already_known": {"type": "integer"},
+                    "skipped": {"type": "array", "items": {"$ref": "#/components/schemas/ItemError"}}}},
+                "ItemError": {"type": "object", "required": ["index", "field", "message"], "properties": {
+                    "index": {"type": ["integer", "null"]}, "field": {"type": ["string", "null"]},
+                    "message": {"type": "string"}}},
+                "ValidationErrors": {"type": "object", "required": ["errors"], "properties": {
+                    "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ItemError"}}}},
+                "RequestItem": {"type": "object", "required": ["id", "audience", "status", "company", "position"],
+                                "properties": {
+                    "id": {"type": "integer"}, "audience": {"type": "string", "enum": ["candidate", "company"]},
+                    "status": {"type": "string", "enum": ["queued", "sent", "answered", "expired", "failed", "cancelled"]},
+                    "company": {"type": "string"}, "position": {"type": "string"},
+                    "stage": {"type": "string", "enum": list(STAGES)}, "outcome": {"type": "string", "enum": list(OUTCOMES)},
+                    "application_ref": {"type": ["string", "null"]}, "recipient_email": {"type": ["string", "null"]},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "first_sent_at": {"type": ["string", "null"], "format": "date-time"},
+                    "answered_at": {"type": ["string", "null"], "format": "date-time"}}},
+                "RequestPage": {"type": "object", "required": ["items", "page", "per_page", "total"], "properties": {
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/RequestItem"}},
+                    "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"}}},
+                "QuestionFigure": {"type": "object", "required": ["mean", "n"], "properties": {
+                    "mean": NULLABLE_NUMBER, "n": {"type": "integer"}}},
+                "Report": {"type": "object",
+                           "required": ["company", "min_responses", "requests", "candidate_experience"],
+                           "properties": {
+                    "company": {"type": "string"}, "min_responses": {"type": "integer"},
+                    "requests": {"type": "object", "required": ["candidate", "company"], "additionalProperties": {
+                        "type": "object", "required": ["sent", "completed"], "properties": {
+                            "sent": {"type": "integer"}, "completed": {"type": "integer"}}}},
+                    "candidate_experience": experience,
+                    "candidate_feedback": {"type": "object"}},
+                    "description": f"Likert question keys: {', '.join(LIKERT_KEYS)}"},
+                "OutcomeEvent": {"type": "object", "required": ["event", "occurred_at", "application"], "properties": {
+                    "event": {"type": "string", "enum": sorted(EVENT_NAMES)},
+                    "occurred_at": {"type": "string", "format": "date-time"},
+                    "application": {"type": "object", "properties": {
+                        "id": {"type": ["string", "integer"]}, "stage": {"type": "string"},
+                        "job": {"type": "object", "properties": {"title": {"type": "string"}}},
+                        "company": {"type": "object", "properties": {"name": {"type": "string"}}},
+                        "candidate": {"type": "object", "properties": {
+                            "first_name": {"type": "string"}, "last_name": {"type": "string"},
+                            "email": {"type": "string", "format": "email"}}},
+                        "rejected_by": {"type": "object", "properties": {"email": {"type": "string", "format": "email"}}}}}}},
+                "WebhookResult": {"type": "object", "required": ["created", "requests_queued", "already_known"],
+                                  "properties": {"created": {"type": "boolean"}, "requests_queued": {"type": "integer"},
+                                                 "already_known": {"type": "boolean"}}},
+            },
+        },
+    }
+
+
+EVENT_NAMES = ("candidate.rejected", "application.rejected", "candidate.withdrew", "application.withdrawn",
+               "offer.declined")

@@ -1,0 +1,114 @@
+"""``POST /api/v1/webhooks/outcome``: an ATS tells us a candidate was rejected, withdrew or declined.
+
+Signed with HMAC-SHA256 over ``"<timestamp>." + body`` with the shared WEBHOOK_SECRET; the
+timestamp travels in ``X-Feedback-Timestamp`` (Unix seconds) and the signature in
+``X-Feedback-Signature: sha256=<hex>``. Unsigned or wrongly signed: 401. Older or newer than 5
+minutes: 401. The same delivery twice: 409. A valid event is imported like one CSV row.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import sqlalchemy as sa
+from flask import abort, current_app, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db, limiter
+from ..models import WebhookDelivery
+from ..services.audit import record
+from ..services.imports import import_outcomes
+from . import bp
+from .outcomes import check_items, problem_json
+
+MAX_SKEW_SECONDS = 300
+EVENT_OUTCOMES = {
+    "candidate.rejected": "rejected",
+    "application.rejected": "rejected",
+    "candidate.withdrew": "withdrew",
+    "application.withdrawn": "withdrew",
+    "offer.declined": "offer_declined",
+}
+# Stage names as common ATSs spell them, mapped to ours (ours pass through unchanged).
+STAGE_SYNONYMS = {
+    "application review": "application", "applied": "application", "new": "application",
+    "phone screen": "screen", "recruiter screen": "screen", "screening": "screen",
+    "onsite": "interview", "technical interview": "interview", "interviewing": "interview",
+    "final interview": "final", "final round": "final",
+    "offer extended": "offer",
+}
+
+
+def _verify_signature(body: bytes) -> str:
+    """The delivery's signature if it is genuine and fresh; otherwise answer 401."""
+    secret = current_app.config.get("WEBHOOK_SECRET")
+    if not secret:
+        abort(503, "The outcome webhook is not configured (set WEBHOOK_SECRET).")
+    timestamp = request.headers.get("X-Feedback-Timestamp", "")
+    signature = request.headers.get("X-Feedback-Signature", "")
+    if not timestamp or not signature:
+        abort(401, "Sign the request: X-Feedback-Timestamp and X-Feedback-Signature are required.")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
+        abort(401, "The timestamp is missing, malformed or more than 5 minutes away from now.")
+    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature.removeprefix("sha256="), expected):
+        abort(401, "The signature does not match the body.")
+    return expected
+
+
+def outcome_from_event(event: dict) -> dict:
+    """Map an ATS event to an outcomes row (the README documents the fields)."""
+    application = event.get("application") if isinstance(event.get("application"), dict) else {}
+    candidate = application.get("candidate") if isinstance(application.get("candidate"), dict) else {}
+    job = application.get("job") if isinstance(application.get("job"), dict) else {}
+    company = application.get("company") if isinstance(application.get("company"), dict) else {}
+    decided_by = application.get("rejected_by") or application.get("decided_by") or {}
+    stage = str(application.get("stage") or "")
+    name = " ".join(str(part) for part in (candidate.get("first_name"), candidate.get("last_name")) if part)
+    occurred = str(event.get("occurred_at") or "")
+    row = {
+        "candidate_name": name or str(candidate.get("name") or ""),
+        "candidate_email": candidate.get("email"),
+        "company": company.get("name"),
+        "company_contact_email": decided_by.get("email") if isinstance(decided_by, dict) else None,
+        "position": job.get("title"),
+        "stage": STAGE_SYNONYMS.get(stage.strip().lower(), stage),
+        "outcome": EVENT_OUTCOMES.get(str(event.get("event")), str(event.get("event") or "")),
+        "decided_on": occurred[:10],
+        "application_ref": None if application.get("id") is None else str(application.get("id")),
+    }
+    return {key: value for key, value in row.items() if value is not None}
+
+
+@bp.route("/webhooks/outcome", methods=["POST"])
+@limiter.limit("120 per minute")
+def outcome_webhook():  # noqa: ANN201
+    """Take one signed ATS event and import it like a CSV row."""
+    body = request.get_data(cache=True)
+    signature = _verify_signature(body)
+    try:
+        event = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        abort(400, "The body must be a JSON object.")
+    if not isinstance(event, dict):
+        abort(400, "The body must be a JSON object.")
+    digest = hashlib.sha256(signature.encode()).hexdigest()
+    if db.session.scalar(sa.select(WebhookDelivery.id).where(WebhookDelivery.signature_hash == digest)):
+        abort(409, "This delivery was already received.")
+    ((row, problems),) = list(check_items([outcome_from_event(event)]))
+    if row is None:
+        return jsonify({"errors": [problem_json(p) for p in problems]}), 422
+    db.session.add(WebhookDelivery(signature_hash=digest))
+    summary = import_outcomes(iter([row]), source="webhook")
+    record("import", target=f"batch {summary.batch_id}", source="webhook",
+           applications=summary.applications_created)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same delivery, racing itself
+        db.session.rollback()
+        abort(409, "This delivery was already received.")
+    created = summary.applications_created > 0
+    return jsonify({"created": created, "requests_queued": summary.requests_queued,
+                    "already_known": not created}), 201 if created else 200
