@@ -17,7 +17,8 @@ from werkzeug.serving import make_server
 from conftest import csrf_token, links_in, outcome_row
 from feedback.extensions import db
 from feedback.logging import redact
-from feedback.mail import render_outbox_message
+from feedback.mail import load_outgoing, render_items
+from feedback.timeutil import utcnow
 from feedback.models import Answer, FeedbackRequest, OutboxMessage, Question, Response
 from feedback.tokens import (
     UNSUBSCRIBE_SALT,
@@ -438,7 +439,7 @@ def test_links_never_follow_the_request_host(app, mailed):
     outbox = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).first()
     with app.test_request_context("/", base_url="http://attacker.example:8080"):
         assert public_url("/f/x") == f"{base}/f/x"
-        message = render_outbox_message(outbox)
+        message = render_items([load_outgoing([outbox.id])[outbox.id]], issued_at=utcnow().replace(microsecond=0))
     urls = URL.findall(message.body) + URL.findall(message.html)
     assert urls
     assert all(url.startswith(f"{base}/") for url in urls), urls

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db, mail
-from ..mail import render_outbox_messages
+from ..mail import OutgoingItem, load_outgoing, render_items
 from ..models import FeedbackRequest, OutboxMessage
 from ..services.suppressions import suppress_address, suppressed_addresses
 from ..timeutil import utcnow
@@ -107,38 +107,53 @@ def claim_due(limit: int | None, now: datetime) -> list[list[int]]:
     return list(units.values())
 
 
-def _load(ids: list[int]) -> list[OutboxMessage]:
-    return list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
+def _mark_sent(items: list[OutgoingItem], now: datetime) -> None:
+    """The rows went out: sent, and each request's first send and link issue time recorded."""
+    if db.engine.dialect.name == "postgresql":
+        # Waiting for the WAL flush would cost a disk sync per message. A killed sender loses no
+        # committed mark either way; only a crash of PostgreSQL itself in the next fraction of a
+        # second could forget one, and that message would go once more with the same Message-ID.
+        db.session.execute(sa.text("SET LOCAL synchronous_commit = off"))
+    ids = [item.outbox_id for item in items]
+    db.session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+        .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1, last_error=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    for item in items:
+        if item.request_id is not None:
+            db.session.execute(
+                sa.update(FeedbackRequest).where(FeedbackRequest.id == item.request_id)
+                .values(first_sent_at=sa.func.coalesce(FeedbackRequest.first_sent_at, now),
+                        link_issued_at=sa.func.coalesce(FeedbackRequest.link_issued_at, item.link_issued_at))
+                .execution_options(synchronize_session=False)
+            )
 
 
-def _mark_sent(rows: list[OutboxMessage], now: datetime) -> None:
-    for outbox in rows:
-        outbox.status = "sent"
-        outbox.sent_at = now
-        outbox.attempts += 1
-        outbox.last_error = None
-        outbox.claimed_until = None
-        request = outbox.request
-        if request is not None and request.first_sent_at is None:
-            request.first_sent_at = now
+def _record_failure(ids: list[int], error: str, now: datetime, permanent: bool = False) -> None:
+    """A failed attempt: retried later with backoff, or failed for good (permanent, or too many tries)."""
+    attempts = OutboxMessage.attempts + 1
+    values = {"attempts": attempts, "last_error": error[:1000], "claimed_until": None}
+    if permanent:
+        values["status"] = "failed"
+    else:
+        values["status"] = sa.case((attempts >= MAX_ATTEMPTS, "failed"), else_=OutboxMessage.status)
+    for outbox_id, tried in db.session.execute(
+        sa.select(OutboxMessage.id, OutboxMessage.attempts).where(OutboxMessage.id.in_(ids))
+    ).all():
+        db.session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+            .values(**values, next_attempt_at=now + retry_delay(tried + 1))
+            .execution_options(synchronize_session=False)
+        )
 
 
-def _record_failure(rows: list[OutboxMessage], error: str, now: datetime, permanent: bool = False) -> None:
-    for outbox in rows:
-        outbox.attempts += 1
-        outbox.last_error = error[:1000]
-        outbox.claimed_until = None
-        if permanent or outbox.attempts >= MAX_ATTEMPTS:
-            outbox.status = "failed"
-        else:
-            outbox.next_attempt_at = now + retry_delay(outbox.attempts)
-
-
-def _cancel(rows: list[OutboxMessage], reason: str) -> None:
-    for outbox in rows:
-        outbox.status = "cancelled"
-        outbox.last_error = reason
-        outbox.claimed_until = None
+def _cancel(ids: list[int], reason: str) -> None:
+    db.session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+        .values(status="cancelled", last_error=reason, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _smtp_error(exc: Exception) -> tuple[str, bool, bool]:
@@ -206,9 +221,12 @@ def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] 
     if not units:
         result.left = queued_count()
         return result
+    items = load_outgoing([outbox_id for unit in units for outbox_id in unit])
+    suppressed = suppressed_addresses({item.to_address for item in items.values()})
+    batch = _Batch(items, suppressed, now)
     if current_app.config.get("DEV_MAILBOX"):
         for unit in units:
-            _deliver_unit(None, unit, result, "dev mailbox", now)
+            _deliver_unit(None, unit, result, "dev mailbox", batch)
             if on_progress:
                 on_progress(len(unit))
         result.left = queued_count()
@@ -226,7 +244,7 @@ def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] 
             for index, unit in enumerate(units):
                 pacer.wait()
                 try:
-                    _deliver_unit(connection, unit, result, server, now)
+                    _deliver_unit(connection, unit, result, server, batch)
                 except MailServerUnavailable:
                     _release([outbox_id for rest in units[index + 1:] for outbox_id in rest])
                     raise
@@ -252,52 +270,66 @@ def _release(ids: list[int]) -> None:
         db.session.commit()
 
 
-def _deliver_unit(connection, ids: list[int], result: DeliveryResult, server: str,  # noqa: ANN001
-                  clock: datetime | None = None) -> None:
-    """Render and send one e-mail (one row, or a contact's digest of several); ``clock``: the caller's now."""
-    rows = [row for row in _load(ids) if row.status == "queued"]
-    if not rows:
+@dataclass
+class _Batch:
+    """What a run loaded once for all its messages."""
+
+    items: dict[int, OutgoingItem]
+    suppressed: set[str]
+    clock: datetime | None  # the caller's "now" (tests move it); None: the real time
+
+
+def _deliver_unit(connection, ids: list[int], result: DeliveryResult, server: str, batch: _Batch) -> None:  # noqa: ANN001
+    """Render and send one e-mail (one row, or a contact's digest of several); commit its outcome."""
+    items = [batch.items[outbox_id] for outbox_id in ids if outbox_id in batch.items]
+    items = [item for item in items if item.status == "queued"]
+    if not items:
         return
-    now = clock or utcnow()
-    if suppressed_addresses([rows[0].to_address]):
-        _cancel(rows, "address unsubscribed")
+    ids = [item.outbox_id for item in items]
+    now = batch.clock or utcnow()
+    if items[0].to_address in batch.suppressed:
+        _cancel(ids, "address unsubscribed")
         db.session.commit()
         return
     try:
-        message = render_outbox_messages(rows)
+        message = render_items(items, issued_at=now.replace(microsecond=0))
     except Exception as exc:  # a bad row must not stop the batch
         log.exception("outbox messages %s cannot be rendered", ids)
-        _record_failure(rows, f"cannot be rendered: {type(exc).__name__}: {exc}", now, permanent=True)
+        db.session.rollback()
+        _record_failure(ids, f"cannot be rendered: {type(exc).__name__}: {exc}", now, permanent=True)
         db.session.commit()
-        result.failed += len(rows)
+        result.failed += len(ids)
         return
     if connection is None:  # dev mailbox: keep the rendered message instead of sending it
-        for outbox in rows:
-            outbox.subject, outbox.body_text, outbox.body_html = message.subject, message.body, message.html
-        _mark_sent(rows, now)
+        db.session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+            .values(subject=message.subject, body_text=message.body, body_html=message.html)
+            .execution_options(synchronize_session=False)
+        )
+        _mark_sent(items, now)
         db.session.commit()
-        result.sent += len(rows)
+        result.sent += len(ids)
         result.emails += 1
         return
     try:
         connection.send(message)
     except Exception as exc:
         db.session.rollback()
-        rows = _load(ids)
         if _connection_lost(exc):
-            _record_failure(rows, f"connection lost: {exc}", now)
+            _record_failure(ids, f"connection lost: {exc}", now)
             db.session.commit()
-            result.failed += len(rows)
+            result.failed += len(ids)
             raise MailServerUnavailable(f"the SMTP server {server} dropped the connection: {exc}", result) from exc
         error, permanent, bad_address = _smtp_error(exc)
-        _record_failure(rows, error, now, permanent=permanent)
+        _record_failure(ids, error, now, permanent=permanent)
         if bad_address:
-            suppress_address(rows[0].to_address, reason="bounced")
+            suppress_address(items[0].to_address, reason="bounced")
+            batch.suppressed.add(items[0].to_address)
         db.session.commit()
         log.warning("outbox messages %s not sent: %s", ids, error)
-        result.failed += len(rows)
+        result.failed += len(ids)
         return
-    _mark_sent(rows, now)
+    _mark_sent(items, now)
     db.session.commit()
-    result.sent += len(rows)
+    result.sent += len(ids)
     result.emails += 1

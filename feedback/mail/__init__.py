@@ -1,16 +1,63 @@
-"""E-mails: one function per kind, each a plain-text and an HTML template in templates/email/."""
+"""E-mails: one function per kind, each a plain-text and an HTML template in templates/email/.
+
+Messages are rendered from ``OutgoingItem``s: flat rows loaded for a whole batch in one query, so
+sending never walks lazy relationships message by message.
+"""
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_mail import Message
 
 from ..extensions import db
-from ..models import Candidate, FeedbackRequest, OutboxMessage
-from ..timeutil import utcnow
+from ..models import Application, Candidate, Company, FeedbackRequest, OutboxMessage, Position
 from ..tokens import candidate_view_token, feedback_link_token, public_url, unsubscribe_token
+
+
+@dataclass
+class OutgoingItem:
+    """Everything one outbox row's e-mail needs."""
+
+    outbox_id: int
+    kind: str
+    to_address: str
+    status: str
+    request_id: int | None
+    audience: str | None
+    link_issued_at: datetime | None
+    candidate_id: int | None
+    candidate_name: str | None
+    company: str | None
+    position: str | None
+    stage: str | None
+    outcome: str | None
+
+
+def load_outgoing(ids: list[int]) -> dict[int, OutgoingItem]:
+    """The outgoing items for these outbox ids, in one query (per thousand ids)."""
+    # A request's candidate comes through its application; a view-link mail names the candidate itself.
+    candidate_id = sa.func.coalesce(Application.candidate_id, OutboxMessage.candidate_id)
+    query = (
+        sa.select(
+            OutboxMessage.id, OutboxMessage.kind, OutboxMessage.to_address, OutboxMessage.status,
+            OutboxMessage.request_id, FeedbackRequest.audience, FeedbackRequest.link_issued_at,
+            candidate_id, Candidate.name, Company.name, Position.title, Application.stage, Application.outcome,
+        )
+        .outerjoin(FeedbackRequest, FeedbackRequest.id == OutboxMessage.request_id)
+        .outerjoin(Application, Application.id == FeedbackRequest.application_id)
+        .outerjoin(Company, Company.id == Application.company_id)
+        .outerjoin(Position, Position.id == Application.position_id)
+        .outerjoin(Candidate, Candidate.id == candidate_id)
+    )
+    items: dict[int, OutgoingItem] = {}
+    for start in range(0, len(ids), 1000):
+        for row in db.session.execute(query.where(OutboxMessage.id.in_(ids[start:start + 1000]))):
+            items[row[0]] = OutgoingItem(*row)
+    return items
 
 
 def message_id(outbox_id: int) -> str:
@@ -19,24 +66,24 @@ def message_id(outbox_id: int) -> str:
     return f"<feedback.outbox.{outbox_id}@{domain}>"
 
 
-def feedback_link(request: FeedbackRequest) -> str:
-    """The request's link, signed now; issuing the request's first link starts its expiry clock."""
-    if request.link_issued_at is None:
-        request.link_issued_at = utcnow().replace(microsecond=0)
-    return public_url(f"/f/{feedback_link_token(request.id)}")
+def feedback_link(item: OutgoingItem, issued_at: datetime) -> str:
+    """The request's link, signed now. ``issued_at`` starts the expiry clock of a first link."""
+    if item.link_issued_at is None:
+        item.link_issued_at = issued_at
+    return public_url(f"/f/{feedback_link_token(item.request_id)}")
 
 
-def _expires_on(request: FeedbackRequest):
+def _expires_on(item: OutgoingItem) -> date:
     days = current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"]
-    return (request.link_issued_at + timedelta(days=days)).date()
+    return (item.link_issued_at + timedelta(days=days)).date()
 
 
-def _build(outbox: OutboxMessage, subject: str, template: str, **context) -> Message:
-    unsubscribe = public_url(f"/u/{unsubscribe_token(outbox.to_address)}")
-    context |= {"unsubscribe_url": unsubscribe, "recipient": outbox.to_address}
+def _build(item: OutgoingItem, subject: str, template: str, **context) -> Message:  # noqa: ANN003
+    unsubscribe = public_url(f"/u/{unsubscribe_token(item.to_address)}")
+    context |= {"unsubscribe_url": unsubscribe, "recipient": item.to_address}
     message = Message(
         subject=subject,
-        recipients=[outbox.to_address],
+        recipients=[item.to_address],
         body=render_template(f"email/{template}.txt", **context),
         html=render_template(f"email/{template}.html", **context),
         extra_headers={
@@ -45,27 +92,25 @@ def _build(outbox: OutboxMessage, subject: str, template: str, **context) -> Mes
             "Auto-Submitted": "auto-generated",
         },
     )
-    message.msgId = message_id(outbox.id)
+    message.msgId = message_id(item.outbox_id)
     return message
 
 
-def feedback_request_email(outbox: OutboxMessage) -> Message:
+def feedback_request_email(item: OutgoingItem, issued_at: datetime) -> Message:
     """The invitation, reminder or fresh link for one feedback request."""
-    request = outbox.request
-    application = request.application
-    link = feedback_link(request)
+    link = feedback_link(item, issued_at)
     context = {
-        "kind": outbox.kind,
+        "kind": item.kind,
         "link": link,
-        "company": application.company.name,
-        "position": application.position.title,
-        "candidate_name": application.candidate.name,
-        "stage": application.stage,
-        "outcome": application.outcome,
-        "expires_on": _expires_on(request),
+        "company": item.company,
+        "position": item.position,
+        "candidate_name": item.candidate_name,
+        "stage": item.stage,
+        "outcome": item.outcome,
+        "expires_on": _expires_on(item),
     }
-    company = application.company.name
-    if request.audience == "candidate":
+    company, who = item.company, item.candidate_name or "a candidate"
+    if item.audience == "candidate":
         subjects = {
             "invitation": f"How was applying to {company}? (2 minutes)",
             "reminder": f"Reminder: your view of {company}'s hiring process",
@@ -74,57 +119,55 @@ def feedback_request_email(outbox: OutboxMessage) -> Message:
         template = "candidate_request"
     else:
         subjects = {
-            "invitation": f"Feedback for {application.candidate.name or 'a candidate'} ({application.position.title})",
-            "reminder": f"Reminder: feedback for {application.candidate.name or 'a candidate'}",
-            "fresh_link": f"Your new link: feedback for {application.candidate.name or 'a candidate'}",
+            "invitation": f"Feedback for {who} ({item.position})",
+            "reminder": f"Reminder: feedback for {who}",
+            "fresh_link": f"Your new link: feedback for {who}",
         }
         template = "company_request"
-    return _build(outbox, subjects[outbox.kind], template, **context)
+    return _build(item, subjects[item.kind], template, **context)
 
 
-def candidate_view_email(outbox: OutboxMessage) -> Message:
+def candidate_view_email(item: OutgoingItem) -> Message:
     """The private link a candidate asked for, to read the feedback on their applications."""
-    candidate = db.session.get(Candidate, outbox.candidate_id)
-    link = public_url(f"/me/view/{candidate_view_token(candidate.id)}")
-    return _build(outbox, "Your feedback link", "candidate_view", link=link, candidate_name=candidate.name,
+    link = public_url(f"/me/view/{candidate_view_token(item.candidate_id)}")
+    return _build(item, "Your feedback link", "candidate_view", link=link, candidate_name=item.candidate_name,
                   company=None, position=None)
 
 
-def render_outbox_message(outbox: OutboxMessage) -> Message:
-    """The e-mail an outbox row stands for."""
-    if outbox.kind == "candidate_view":
-        return candidate_view_email(outbox)
-    if outbox.request is None:
-        raise ValueError(f"outbox message {outbox.id} has no feedback request")
-    return feedback_request_email(outbox)
-
-
-def company_digest_email(rows: list[OutboxMessage]) -> Message:
+def company_digest_email(items: list[OutgoingItem], issued_at: datetime) -> Message:
     """One e-mail to a company contact listing every candidate to give feedback on, each with its link."""
-    first = rows[0]
-    items = []
-    for outbox in rows:
-        request = outbox.request
-        application = request.application
-        items.append({
-            "candidate_name": application.candidate.name,
-            "position": application.position.title,
-            "stage": application.stage,
-            "link": feedback_link(request),
-            "expires_on": _expires_on(request),
-        })
-    companies = sorted({outbox.request.application.company.name for outbox in rows})
-    count = len(items)
+    first = items[0]
+    entries = [{
+        "candidate_name": item.candidate_name,
+        "position": item.position,
+        "stage": item.stage,
+        "link": feedback_link(item, issued_at),
+        "expires_on": _expires_on(item),
+    } for item in items]
+    companies = sorted({item.company for item in items})
+    count = len(entries)
     subject = (f"Reminder: feedback for {count} candidates you declined" if first.kind == "reminder"
                else f"Feedback for {count} candidates you declined")
-    return _build(first, subject, "company_digest", kind=first.kind, items=items, company=", ".join(companies),
-                  position="several positions" if len({i["position"] for i in items}) > 1 else items[0]["position"])
+    positions = {entry["position"] for entry in entries}
+    return _build(first, subject, "company_digest", kind=first.kind, items=entries, company=", ".join(companies),
+                  position="several positions" if len(positions) > 1 else entries[0]["position"])
 
 
-def render_outbox_messages(rows: list[OutboxMessage]) -> Message:
-    """The one e-mail several outbox rows stand for: a single message, or a contact's digest."""
-    if len(rows) == 1:
-        return render_outbox_message(rows[0])
-    if any(row.request is None or row.request.audience != "company" for row in rows):
+def render_items(items: list[OutgoingItem], issued_at: datetime) -> Message:
+    """The one e-mail some outbox rows stand for: a single message, or a contact's digest.
+
+    A request without a link yet gets ``issued_at`` as its link's issue time (set on the item; the
+    caller stores it once the message went out).
+    """
+    if len(items) == 1:
+        item = items[0]
+        if item.kind == "candidate_view":
+            if item.candidate_id is None:
+                raise ValueError(f"outbox message {item.outbox_id} names no candidate")
+            return candidate_view_email(item)
+        if item.request_id is None:
+            raise ValueError(f"outbox message {item.outbox_id} has no feedback request")
+        return feedback_request_email(item, issued_at)
+    if any(item.request_id is None or item.audience != "company" for item in items):
         raise ValueError("only a company contact's requests are sent as a digest")
-    return company_digest_email(rows)
+    return company_digest_email(items, issued_at)
