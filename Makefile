@@ -6,7 +6,11 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres install clean
+.PHONY: run test test-sqlite test-postgres install clean chromium
+
+# The browser tests drive Debian's Chromium; installed here when missing and we may (root).
+chromium:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || { echo "The browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; }
 
 install: $(VENV)/.installed
 
@@ -21,7 +25,7 @@ run: install
 	FLASK_DEBUG=1 $(FLASK) feedback demo
 	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install
+test: install chromium
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 

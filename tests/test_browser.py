@@ -1,0 +1,509 @@
+"""End to end in a real browser: Playwright for Python driving Debian's Chromium.
+
+The app is served on loopback by werkzeug (a second app on the test database, as in production
+each request gets an app context of its own); mail goes to the real aiosmtpd server of
+conftest. The tests:
+
+* the journey: a recruiter uploads demo/outcomes-sample.csv and confirms the preview, the mail
+  goes out, a candidate answers on a phone-sized screen by clicking and tapping and cannot answer
+  twice, and the company's dashboard then shows figures that include that answer;
+* accessibility: axe-core (vendored in tests/vendor, see its README) on the survey, sign-in,
+  dashboard and candidate pages finds no serious or critical violation (and, as a control, does
+  find them on a page built to have them).
+
+Screenshots go to artifacts/screenshots/<database>/, step timings and axe results to
+artifacts/*.json (artifacts/ is not committed). ``pytest -s`` prints both as tables.
+Playwright's own browser download is not used: Chromium comes from the distribution's package
+(.ci/run installs it when /usr/bin/chromium is missing).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from conftest import ROOT, SAMPLE_CSV, csrf_token, free_port, outcome_row
+from feedback.extensions import db
+from feedback.models import Candidate, Company, Response
+from feedback.services.accounts import create_user
+from feedback.tokens import candidate_view_token
+
+from playwright import sync_api  # noqa: E402 - pinned in requirements.txt
+
+expect = sync_api.expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+AXE = ROOT / "tests" / "vendor" / "axe.min.js"
+AXE_VERSION = re.search(r"axe v([\d.]+)", AXE.read_text(encoding="utf-8")[:200]).group(1)
+ARTIFACTS = ROOT / "artifacts"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+PASSWORD = "correct horse battery staple"
+RECRUITER = "recruiter@feedback.example"
+COMPANY = "Acme Robotics"
+COMPANY_USER = "people@acme-robotics.example.com"
+SLOW = 30_000  # ms: importing 600 rows in one request takes a few seconds on a slow runner
+
+# The four answers given before the browser's (in-process, through the real form), and the browser's.
+EARLIER_ANSWERS = [
+    {"nps": 10, "communication": 5, "timeliness": 4, "improve": "Faster replies after the interview."},
+    {"nps": 9, "communication": 4, "timeliness": 3},
+    {"nps": 6, "communication": 2, "timeliness": 2, "improve": "Tell people when the role is filled."},
+    {"nps": 8, "communication": 3, "timeliness": 4},
+]
+BROWSER_NPS = 9
+BROWSER_COMMENT = "Share the interview plan before the first call."
+EXPECTED_NPS = "+40"  # promoters 10, 9, 9 and one detractor (6) of five answers: (3 - 1) / 5
+
+
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium_is_installed() -> None:
+    """Fail loudly, never skip: a missing browser must not pass as a green run."""
+    if not CHROMIUM.exists():
+        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium: "
+                    "apt-get install chromium (make test and .ci/run install it when run as root)")
+
+
+# --- the served app, the browser -------------------------------------------------------------
+
+class LiveServer:
+    def __init__(self, app, base_url: str) -> None:  # noqa: ANN001
+        self.app = app
+        self.base_url = base_url
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def link_pattern(self, prefix: str) -> re.Pattern:
+        return re.compile(re.escape(self.base_url) + re.escape(prefix) + r"[A-Za-z0-9_.\-]+")
+
+    def cli(self, *args: str) -> str:
+        """``flask feedback ...`` in-process on the served app (so e-mailed links name this server).
+
+        Its own app context is pushed: the CLI would otherwise run in the ``app`` fixture's.
+        """
+        with self.app.app_context():
+            result = self.app.test_cli_runner().invoke(args=["feedback", *args])
+        assert result.exit_code == 0, result.output
+        return result.output.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def live(app, make_app) -> Iterator[LiveServer]:
+    """The app on a loopback port, sharing the test database with the ``app`` fixture."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    served = make_app(PUBLIC_BASE_URL=base_url)
+    server = make_server("127.0.0.1", port, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(served, base_url)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium():  # noqa: ANN201
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def database_name(app) -> str:
+    return db.engine.dialect.name
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def artefact_dir(*parts: str) -> Path:
+    path = ARTIFACTS.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Steps:
+    """Times each step of the journey and takes a screenshot after it (not counted in its time)."""
+
+    def __init__(self, screenshots: Path) -> None:
+        self.screenshots = screenshots
+        self.rows: list[dict] = []
+
+    @contextmanager
+    def step(self, name: str, page=None) -> Iterator[None]:  # noqa: ANN001
+        started = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - started
+        shot = None
+        if page is not None:
+            shot = self.screenshots / f"{len(self.rows) + 1:02d}-{slug(name)}.png"
+            page.screenshot(path=str(shot), full_page=True)
+        self.rows.append({"step": name, "seconds": round(seconds, 3),
+                          "screenshot": str(shot.relative_to(ROOT)) if shot else None})
+
+    def table(self, title: str) -> str:
+        width = max(len(row["step"]) for row in self.rows)
+        lines = [title, f"  #  {'step'.ljust(width)}  seconds"]
+        lines += [f"{i:>3}  {row['step'].ljust(width)}  {row['seconds']:7.3f}" for i, row in enumerate(self.rows, 1)]
+        lines.append(f"     {'total'.ljust(width)}  {sum(row['seconds'] for row in self.rows):7.3f}")
+        return "\n".join(lines)
+
+
+def watch_console(page, problems: list[str]) -> None:  # noqa: ANN001
+    """Collect script errors and Content-Security-Policy reports: the pages should cause neither."""
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+    page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text else None)
+
+
+def sign_in(page, live: LiveServer, address: str) -> None:  # noqa: ANN001
+    page.goto(live.url("/login"))
+    page.fill("#email", address)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def card(page, heading: str):  # noqa: ANN001, ANN201
+    """A dashboard or batch card, found by its heading."""
+    return page.locator(".card").filter(has=page.get_by_role("heading", name=heading, exact=True))
+
+
+# --- in-process helpers (the same forms, through the Flask test client) -------------------------
+
+def answer_in_process(client, path: str, fields: dict) -> None:  # noqa: ANN001
+    form = client.get(path)
+    assert form.status_code == 200, form.text
+    data = {"csrf_token": csrf_token(form.text)} | {key: str(value) for key, value in fields.items()}
+    answered = client.post(path, data=data)
+    assert answered.status_code == 200 and "Thank you" in answered.text, answered.text
+
+
+def signed_in_client(live: LiveServer, address: str):  # noqa: ANN001, ANN201
+    client = live.app.test_client()
+    page = client.get("/login")
+    signed_in = client.post("/login", data={"csrf_token": csrf_token(page.text), "email": address,
+                                            "password": PASSWORD})
+    assert signed_in.status_code == 302
+    return client
+
+
+def messages_to(smtp_server, address: str) -> list:  # noqa: ANN001
+    return [message for message in smtp_server.messages if message["To"] == address]
+
+
+def link_in(message, pattern: re.Pattern) -> str:  # noqa: ANN001
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    (link,) = pattern.findall(body)
+    return link
+
+
+def company_responses(company_id: int) -> int:
+    db.session.rollback()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Response)
+                             .where(Response.company_id == company_id, Response.audience == "candidate"))
+
+
+# --- the journey ------------------------------------------------------------------------------
+
+def test_recruiter_upload_to_candidate_answer_to_company_dashboard(live, chromium, smtp_server, database_name):
+    rows = list(csv.DictReader(SAMPLE_CSV.open(encoding="utf-8", newline="")))
+    names = sorted({row["company"] for row in rows})
+    companies = [Company(name=name) for name in names]
+    db.session.add_all(companies)
+    db.session.flush()
+    acme = next(company for company in companies if company.name == COMPANY)
+    create_user(RECRUITER, PASSWORD, "recruiter", companies)
+    create_user(COMPANY_USER, PASSWORD, "company", [acme])
+    db.session.commit()
+    acme_id = acme.id
+
+    acme_rows = [row for row in rows if row["company"] == COMPANY]
+    browser_candidate = next(row for row in acme_rows if row["outcome"] == "withdrew")
+    earlier = [row for row in acme_rows if row is not browser_candidate][:len(EARLIER_ANSWERS)]
+    requests_expected = len(rows) + sum(row["outcome"] == "rejected" for row in rows)
+    contacts = {row["company_contact_email"] for row in rows if row["outcome"] == "rejected"}
+
+    steps = Steps(artefact_dir("screenshots", database_name))
+    problems: list[str] = []
+    recruiter = chromium.new_context(**DESKTOP)
+    phone = chromium.new_context(**PHONE)
+    company = chromium.new_context(**DESKTOP)
+    for context in (recruiter, phone, company):
+        context.set_default_timeout(10_000)
+    try:
+        page = recruiter.new_page()
+        watch_console(page, problems)
+
+        with steps.step("recruiter signs in", page):
+            sign_in(page, live, RECRUITER)
+            page.wait_for_url(live.url("/recruiter/"))
+            expect(page.get_by_role("link", name="Upload outcomes")).to_be_visible()
+
+        with steps.step("recruiter uploads outcomes-sample.csv: preview", page):
+            page.get_by_role("link", name="Upload outcomes").click()
+            page.wait_for_url(live.url("/recruiter/upload"))
+            page.set_input_files("input[name=file]", SAMPLE_CSV)
+            page.get_by_role("button", name="Check the file").click()
+            expect(page.get_by_text(f"{len(rows)} rows read, {len(rows)} valid.")).to_be_visible(timeout=SLOW)
+            expect(page.get_by_role("heading", level=1)).to_have_text(SAMPLE_CSV.name)
+
+        with steps.step("recruiter confirms: import and batch page", page):
+            page.get_by_role("button", name=f"Import {len(rows)} rows and queue the e-mails").click()
+            page.wait_for_url(re.compile(re.escape(live.url("/recruiter/batches/")) + r"\d+$"), timeout=SLOW)
+            expect(card(page, "Requests").locator(".big")).to_have_text(str(requests_expected))
+            expect(card(page, "Queued").locator(".big")).to_have_text(str(requests_expected))
+            expect(page.get_by_role("status")).to_contain_text(f"{len(rows)} new applications")
+        batch_url = page.url
+
+        with steps.step("feedback send: e-mails reach the SMTP server", page):
+            summary = live.cli("send")
+            assert len(smtp_server.messages) == len(rows) + len(contacts), summary
+            page.reload()
+            expect(card(page, "Sent").locator(".big")).to_have_text(str(requests_expected))
+            expect(card(page, "Queued").locator(".big")).to_have_text("0")
+        survey_link = live.link_pattern("/f/")
+        link = link_in(*messages_to(smtp_server, browser_candidate["candidate_email"]), survey_link)
+
+        with steps.step(f"{len(earlier)} earlier {COMPANY} answers (in-process form)"):
+            client = live.app.test_client()
+            for row, fields in zip(earlier, EARLIER_ANSWERS):
+                path = urlsplit(link_in(*messages_to(smtp_server, row["candidate_email"]), survey_link)).path
+                answer_in_process(client, path, fields)
+            before = signed_in_client(live, COMPANY_USER).get(f"/companies/{acme_id}/dashboard")
+            assert before.status_code == 200
+            assert "Not enough responses yet" in before.text and "4 responses" in before.text
+            assert re.search(r"<h2>Candidate NPS</h2>\s*<p class=\"big muted\">–</p>", before.text)
+            assert "answers</p>" not in before.text and "NPS month by month" not in before.text
+            assert company_responses(acme_id) == len(EARLIER_ANSWERS)
+
+        candidate = phone.new_page()
+        stale = phone.new_page()  # the same link, left open in a second tab
+        watch_console(candidate, problems)
+        watch_console(stale, problems)
+        with steps.step("candidate opens the e-mailed link (390x844)", candidate):
+            opened = candidate.goto(link)
+            assert opened.status == 200
+            expect(candidate.get_by_role("heading", level=1)).to_have_text("How did the hiring process feel?")
+            assert candidate.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+            stale.goto(link)
+            candidate.bring_to_front()  # a background tab gets few animation frames, and Playwright's waits crawl
+
+        with steps.step("candidate answers by tapping and clicking", candidate):
+            ask = lambda prompt: candidate.get_by_role("group", name=prompt)  # noqa: E731 - a question's fieldset
+            ask("recommend applying to Acme Robotics").get_by_role("radio", name=str(BROWSER_NPS), exact=True).tap()
+            ask("kept informed").get_by_role("radio", name="Agree", exact=True).tap()
+            ask("reasonable pace").get_by_text("Strongly agree", exact=True).tap()  # the label, not the input
+            ask("explained clearly").get_by_role("radio", name="Agree", exact=True).click()
+            ask("fair chance").get_by_text("Strongly agree", exact=True).click()
+            ask("decide not to go on").get_by_role("checkbox", name="The process took too long").tap()
+            candidate.get_by_label("What could Acme Robotics have done better?").tap()
+            candidate.keyboard.type(BROWSER_COMMENT)
+            for name, value in [("nps", BROWSER_NPS), ("communication", 4), ("timeliness", 5), ("role_clarity", 4),
+                                ("fairness", 5), ("decline_reasons", "process_length")]:
+                expect(candidate.locator(f"input[name={name}][value='{value}']")).to_be_checked()
+            expect(candidate.locator("input[name=respect]:checked")).to_have_count(0)
+            expect(candidate.locator("#improve")).to_have_value(BROWSER_COMMENT)
+
+        with steps.step("candidate sends: thank-you page", candidate):
+            with candidate.expect_response(lambda r: r.request.method == "POST") as sent:
+                candidate.get_by_role("button", name="Send my answers").tap()
+            assert sent.value.status == 200
+            expect(candidate.get_by_role("heading", level=1)).to_have_text("Thank you")
+            assert company_responses(acme_id) == len(EARLIER_ANSWERS) + 1
+
+        with steps.step("the link refuses a second answer (410)", stale):
+            stale.bring_to_front()
+            stale.get_by_role("radio", name=str(BROWSER_NPS), exact=True).tap()
+            with stale.expect_response(lambda r: r.request.method == "POST") as again:
+                stale.get_by_role("button", name="Send my answers").tap()
+            assert again.value.status == 410
+            expect(stale.get_by_role("heading", level=1)).to_have_text("This link was already used")
+            reopened = candidate.goto(link)
+            assert reopened.status == 410
+            expect(candidate.get_by_role("heading", level=1)).to_have_text("This link was already used")
+            assert company_responses(acme_id) == len(EARLIER_ANSWERS) + 1
+
+        dashboard = company.new_page()
+        watch_console(dashboard, problems)
+        with steps.step("company user signs in: dashboard", dashboard):
+            sign_in(dashboard, live, COMPANY_USER)
+            dashboard.wait_for_url(live.url(f"/companies/{acme_id}/dashboard"))
+            expect(dashboard.get_by_role("heading", level=1)).to_contain_text(COMPANY)
+
+        with steps.step("dashboard shows the new figures and the chart", dashboard):
+            nps = card(dashboard, "Candidate NPS")
+            expect(nps.locator(".big")).to_have_text(EXPECTED_NPS)
+            expect(nps.locator(".note")).to_have_text("5 answers")
+            expect(card(dashboard, "Candidates answered").locator(".big")).to_contain_text("5 of")
+            expect(dashboard.get_by_role("heading", name="Not enough responses yet")).to_have_count(0)
+            chart = dashboard.locator("svg.chart[role=img]")
+            expect(chart).to_be_visible()
+            expect(chart.locator("title")).to_have_text("NPS month by month")
+            box = chart.bounding_box()
+            assert box and box["width"] > 100 and box["height"] > 50, box
+            expect(chart.locator("rect")).to_have_count(1)
+            expect(dashboard.locator("ul.comments li", has_text=BROWSER_COMMENT)).to_have_count(1)
+            # the browser's clicks and taps, in the "Each question" table: (mean, n)
+            for label, mean, n in [("Kept informed", "3.60", "5"), ("Reasonable pace", "3.60", "5"),
+                                   ("Role explained clearly", "4.00", "1"),
+                                   ("Fair chance to show skills", "5.00", "1")]:
+                header = dashboard.get_by_role("rowheader", name=label, exact=True)
+                row = dashboard.get_by_role("row").filter(has=header)
+                expect(row.locator("td").nth(0)).to_have_text(mean)
+                expect(row.locator("td").nth(1)).to_have_text(n)
+            expect(dashboard.locator("ul.counts")).to_contain_text("The process took too long: 1")
+
+        with steps.step("recruiter's batch page counts the answers", page):
+            page.goto(batch_url)
+            expect(card(page, "Answered").locator(".big")).to_have_text(str(len(EARLIER_ANSWERS) + 1))
+    finally:
+        for context in (recruiter, phone, company):
+            context.close()
+        report = {"database": database_name, "browser": f"Chromium {chromium.version}",
+                  "phone_viewport": PHONE["viewport"], "steps": steps.rows}
+        (artefact_dir() / f"browser-journey-{database_name}.json").write_text(json.dumps(report, indent=2) + "\n")
+        if steps.rows:
+            print("\n" + steps.table(f"Browser journey on {database_name} (Chromium {chromium.version})"))
+    assert problems == [], problems
+
+
+# --- accessibility ----------------------------------------------------------------------------
+
+def run_axe(page) -> dict:  # noqa: ANN001
+    """axe-core on the page as loaded (its default rules: WCAG 2.x A/AA and best practices).
+
+    Violations in full; rules passed, and those axe could not decide ("needs review", e.g. the
+    contrast of SVG chart text), for the record.
+    """
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async () => {
+        const results = await axe.run(document);
+        return {
+            violations: results.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" ")),
+            })),
+            incomplete: results.incomplete.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(" "))})),
+            passes: results.passes.map(v => v.id),
+        };
+    }""")
+
+
+@pytest.fixture
+def seeded(live, write_csv, smtp_server) -> dict:
+    """Six Acme candidates (mail sent), five answered (the dashboard shows figures), one not; the
+    company gave feedback to the first; a company login."""
+    rows = [outcome_row(candidate_name=f"Candidate {i}", candidate_email=f"c{i}@example.org", application_ref=f"A-{i}",
+                        outcome="rejected" if i == 0 else "withdrew", stage="interview" if i % 2 else "final",
+                        company_contact_email="hiring@acme-robotics.example.com" if i == 0 else "")
+            for i in range(6)]
+    live.cli("import", str(write_csv(rows)))
+    live.cli("send")
+    survey_link = live.link_pattern("/f/")
+    client = live.app.test_client()
+    for i, fields in enumerate([*EARLIER_ANSWERS, {"nps": 7, "communication": 4, "improve": "More notice."}]):
+        answer_in_process(client, urlsplit(link_in(*messages_to(smtp_server, f"c{i}@example.org"),
+                                                   survey_link)).path, fields)
+    (contact_mail,) = messages_to(smtp_server, "hiring@acme-robotics.example.com")
+    answer_in_process(client, urlsplit(link_in(contact_mail, survey_link)).path, {
+        "reasons": "stronger_match", "technical_skills": 3, "relevant_experience": 2, "communication_skills": 4,
+        "problem_solving": 3, "strengthen": "More practice with test automation.", "reconsider": "yes"})
+    acme = db.session.scalar(sa.select(Company).where(Company.name == COMPANY))
+    create_user(COMPANY_USER, PASSWORD, "company", [acme])
+    db.session.commit()
+    first = db.session.scalar(sa.select(Candidate.id).where(Candidate.email == "c0@example.org"))
+    return {
+        "survey": link_in(*messages_to(smtp_server, "c5@example.org"), survey_link),
+        "dashboard": live.url(f"/companies/{acme.id}/dashboard"),
+        "view": live.url(f"/me/view/{candidate_view_token(first)}"),
+    }
+
+
+def test_axe_finds_no_serious_or_critical_violation(live, chromium, seeded, database_name):
+    screenshots = artefact_dir("screenshots", database_name)
+    # Only this test bypasses the Content-Security-Policy: the app allows script from 'self' only,
+    # and Playwright injects axe-core as an inline <script>, which the policy (rightly) blocks.
+    # The journey runs under the real policy.
+    phone = chromium.new_context(bypass_csp=True, **PHONE)
+    desktop = chromium.new_context(bypass_csp=True, **DESKTOP)
+    results: dict[str, dict] = {}
+
+    def check(page, name: str, heading: str) -> None:  # noqa: ANN001
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        results[name] = run_axe(page)
+        page.screenshot(path=str(screenshots / f"axe-{slug(name)}.png"), full_page=True)
+
+    try:
+        page = phone.new_page()
+        assert page.goto(seeded["survey"]).status == 200
+        check(page, "survey (phone)", "How did the hiring process feel?")
+        page.get_by_role("button", name="Send my answers").tap()  # nothing chosen: the errors show
+        expect(page.get_by_role("alert")).to_be_visible()
+        check(page, "survey with errors (phone)", "How did the hiring process feel?")
+        page.get_by_role("radio", name="8", exact=True).tap()
+        page.get_by_role("button", name="Send my answers").tap()
+        check(page, "survey thank-you (phone)", "Thank you")
+        page.goto(live.url("/me"))
+        check(page, "candidate /me (phone)", "See the feedback on your applications")
+        page.goto(seeded["view"])
+        check(page, "candidate /me/view (phone)", "Where you fell short")
+        expect(page.get_by_role("table")).to_have_count(2)  # the summary and the application's bands
+
+        page = desktop.new_page()
+        page.goto(live.url("/login"))
+        check(page, "login", "Sign in")
+        sign_in(page, live, COMPANY_USER)
+        page.wait_for_url(seeded["dashboard"])
+        expect(page.locator("svg.chart[role=img]")).to_be_visible()
+        check(page, "company dashboard", COMPANY)
+    finally:
+        phone.close()
+        desktop.close()
+
+    (artefact_dir() / f"axe-{database_name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\naxe-core {AXE_VERSION} on {database_name}: violations per page")
+    for name, found in results.items():
+        violations = found["violations"]
+        summary = ", ".join(f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes)" for v in violations) or "none"
+        review = ", ".join(v["id"] for v in found["incomplete"]) or "-"
+        print(f"  {name}: {summary} ({len(found['passes'])} rules passed; needs review: {review})")
+        for violation in violations:
+            print(f"      {violation['id']}: {violation['help']} -> {violation['nodes'][:3]}")
+    blocking = {name: [v for v in found["violations"] if v["impact"] in BLOCKING_IMPACTS]
+                for name, found in results.items()}
+    assert all(not found for found in blocking.values()), blocking
+
+
+def test_axe_reports_what_it_should_on_a_broken_page(chromium):
+    """The vendored axe-core really runs: a page with known faults yields them as violations."""
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.set_content('<html><body><img src="data:,"><input type="text">'
+                         '<p style="color:#ccc;background:#fff">faint</p></body></html>')
+        found = {v["id"]: v["impact"] for v in run_axe(page)["violations"]}
+    finally:
+        context.close()
+    assert found.get("image-alt") == "critical" and found.get("label") == "critical", found
+    assert found.get("color-contrast") == "serious" and found.get("html-has-lang") == "serious", found
+
