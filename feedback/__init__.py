@@ -26,6 +26,11 @@ def create_app(config: Config | None = None) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_cli(app)
+    if app.config.get("PROXY_FIX_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     return app
 
 
@@ -83,9 +88,13 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_security_headers(app: Flask) -> None:
-    from .security import add_security_headers, refuse_malformed_input
+    from .security import StrictJSONProvider, add_security_headers, refuse_malformed_input
 
-    app.before_request(refuse_malformed_input)
+    app.json = StrictJSONProvider(app)
+
+    # First of all before_request functions: Flask-WTF's CSRF check parses the form, after which the raw
+    # body (and its invalid UTF-8) can no longer be read.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_malformed_input)
     app.after_request(add_security_headers)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -100,6 +101,12 @@ class Config:
         self.SEND_HSTS = secure
         # A candidate may leave the form open for a while before answering on a phone.
         self.WTF_CSRF_TIME_LIMIT = 24 * 3600
+        # Benchmark-only (make bench): load generators post forms without a CSRF token. Never in production.
+        self.BENCH_DISABLE_CSRF = _flag("FEEDBACK_BENCH_DISABLE_CSRF", "false")
+        if self.BENCH_DISABLE_CSRF:
+            self.WTF_CSRF_ENABLED = False
+        # Behind N reverse proxies, trust N X-Forwarded-For/-Proto hops (rate limits key on the client's IP).
+        self.PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
         self.MAX_CONTENT_LENGTH = 16 * 1024 * 1024
         # In dev mode mail stays in the outbox and is read on the dev mailbox page.
         self.DEV_MAILBOX = self.DEV_MODE
@@ -112,6 +119,12 @@ class Config:
             raise ConfigError("SECRET_KEY is not set; the app refuses to start in production without it")
         if len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
             raise ConfigError(f"SECRET_KEY is too short; use at least {MIN_SECRET_KEY_LENGTH} random characters")
+        if self.BENCH_DISABLE_CSRF and urlsplit(self.PUBLIC_BASE_URL).hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ConfigError("FEEDBACK_BENCH_DISABLE_CSRF is for benchmarks on loopback only; unset it")
+        if DEV_SECRET_KEY in (self.SECRET_KEY, *self.SECRET_KEY_FALLBACKS):
+            raise ConfigError("SECRET_KEY is the public dev key from the source code; set a random one")
+        if any(len(key) < MIN_SECRET_KEY_LENGTH for key in self.SECRET_KEY_FALLBACKS):
+            raise ConfigError(f"SECRET_KEY_FALLBACKS holds a key shorter than {MIN_SECRET_KEY_LENGTH} characters")
 
 
 class DevConfig(Config):

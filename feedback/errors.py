@@ -25,8 +25,10 @@ MESSAGES = {
 
 def _page(code: int, title: str | None = None, detail: str | None = None):  # noqa: ANN202
     default_title, default_detail = MESSAGES.get(code, (f"Error {code}", ""))
+    from .security import referrer_policy
+
     return render_template("errors/error.html", code=code, title=title or default_title,
-                           detail=detail or default_detail), code
+                           detail=detail or default_detail, referrer=referrer_policy(request.path)), code
 
 
 def _is_api() -> bool:
@@ -53,11 +55,16 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException):  # noqa: ANN202
         if error.code is None or error.code < 400:
             return error
+        # Headers the error carries (Allow on a 405, Retry-After, WWW-Authenticate…), not its HTML body's.
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
         if _is_api():
-            return _json_error(error.code, error.name, error.description)
+            response = _json_error(error.code, error.name, error.description)
+            response.headers.extend(headers)
+            return response
         # abort(400, "…") carries a message meant for the person; werkzeug's defaults do not.
         detail = error.description if error.description != type(error).description else None
-        return _page(error.code, detail=detail)
+        body, code = _page(error.code, detail=detail)
+        return body, code, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # noqa: ANN202

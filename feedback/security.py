@@ -4,17 +4,27 @@ from __future__ import annotations
 from urllib.parse import unquote_to_bytes
 
 from flask import abort, current_app, request
+from flask.json.provider import DefaultJSONProvider
 
+# Pages whose address carries a link token (errors under them included): the URL never leaves the site.
+TOKEN_PATH_PREFIXES = ("/f/", "/u/", "/me/view/")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
 
+def referrer_policy(path: str) -> str:
+    """same-origin where the address holds a token, strict-origin-when-cross-origin elsewhere."""
+    return "same-origin" if path.startswith(TOKEN_PATH_PREFIXES) else "strict-origin-when-cross-origin"
+
+
 def add_security_headers(response):  # noqa: ANN001, ANN201
     """CSP without inline script, no framing, no sniffing; HSTS only behind https (CONTRACT §2)."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if referrer_policy(request.path) == "same-origin":
+        response.headers["Referrer-Policy"] = "same-origin"  # also on 404/405/413/429 pages under a token
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     if current_app.config.get("SEND_HSTS"):
@@ -47,3 +57,21 @@ def refuse_malformed_input() -> None:
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         if any("\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)):
             abort(400, "The form contains a NUL character.")
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Request JSON that cannot be stored is malformed (400), never a 500 further down.
+
+    JSON may escape lone surrogates ("\\ud800") that no database can encode, and may nest deeper than
+    Python's recursion limit; both become the ValueError that ``get_json`` reports as a bad request.
+    """
+
+    def loads(self, s, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        try:
+            value = super().loads(s, **kwargs)
+            self.dumps(value, ensure_ascii=False).encode("utf-8")
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
+        except UnicodeEncodeError:
+            raise ValueError("the JSON holds characters that are not valid Unicode text") from None
+        return value

@@ -55,6 +55,14 @@ def _erase_candidates(candidate_ids: list[int], result: ErasureResult) -> None:
         sa.delete(OutboxMessage).where(sa.or_(OutboxMessage.request_id.in_(requests),
                                               OutboxMessage.candidate_id.in_(candidate_ids)))
         .execution_options(synchronize_session=False)).rowcount
+    # answered_at was set to the response's submitted_at: keep only the day, or the two would tie up again.
+    for request_id, answered_at in db.session.execute(
+            sa.select(FeedbackRequest.id, FeedbackRequest.answered_at)
+            .where(FeedbackRequest.id.in_(requests), FeedbackRequest.answered_at.is_not(None))).all():
+        db.session.execute(
+            sa.update(FeedbackRequest).where(FeedbackRequest.id == request_id)
+            .values(answered_at=answered_at.replace(hour=0, minute=0, second=0, microsecond=0))
+            .execution_options(synchronize_session=False))
     result.responses_unlinked += db.session.execute(
         sa.update(Response).where(Response.request_id.in_(requests)).values(request_id=None)
         .execution_options(synchronize_session=False)).rowcount

@@ -1,6 +1,8 @@
 """WTForms forms built from a survey's stored questions: no hand-written class per survey."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -77,11 +79,33 @@ def _field(question: Question, application: Application, company: str):  # noqa:
 
 def survey_form_class(survey: Survey, application: Application) -> type[FlaskForm]:
     """A form class whose field names are the question keys (CONTRACT §6)."""
-    fields = {
-        question.key: _field(question, application, application.company.name)
-        for question in applicable_questions(survey, application)
-    }
-    return type(f"{survey.key.title().replace('_', '')}Form", (FlaskForm,), fields)
+    return _form_class(survey, application.company.name, application.outcome in OUTCOMES_LEFT_BY_CANDIDATE,
+                       application.stage in STAGES_BEFORE_INTERVIEW)
+
+
+_FORM_CLASSES: dict[tuple, type[FlaskForm]] = {}
+
+
+def _form_class(survey: Survey, company: str, left: bool, before_interview: bool) -> type[FlaskForm]:
+    """Built once per survey version, company and case: a stored version never changes."""
+    key = (survey.id, company, left, before_interview)
+    if key not in _FORM_CLASSES:
+        if len(_FORM_CLASSES) > 2000:  # bounded: one entry per company and case
+            _FORM_CLASSES.clear()
+        application = _Case(outcome="withdrew" if left else "rejected",
+                            stage="application" if before_interview else "interview")
+        fields = {question.key: _field(question, application, company)
+                  for question in applicable_questions(survey, application)}
+        _FORM_CLASSES[key] = type(f"{survey.key.title().replace('_', '')}Form", (FlaskForm,), fields)
+    return _FORM_CLASSES[key]
+
+
+@dataclass(frozen=True)
+class _Case:
+    """The two facts of an application that shape its form."""
+
+    outcome: str
+    stage: str
 
 
 def answers_from_form(form: FlaskForm, questions: list[Question]) -> list[dict]:

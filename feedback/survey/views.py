@@ -1,11 +1,13 @@
 """The feedback link: show the form, take one answer, explain a used or expired link."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, render_template, request
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db, limiter
-from ..models import STAGE_LABELS, FeedbackRequest
+from ..models import STAGE_LABELS, Application, FeedbackRequest
 from ..services.responses import AlreadyAnswered, link_expires_at, request_fresh_link, submit_response
 from ..timeutil import utcnow
 from ..tokens import LinkCheck, read_feedback_link_token
@@ -26,7 +28,17 @@ def _load(token: str) -> tuple[FeedbackRequest, LinkCheck]:
     check = read_feedback_link_token(token)
     if check is None:
         abort(404)
-    feedback_request = db.session.get(FeedbackRequest, check.request_id)
+    # One query for the request and everything its page shows (the survey's questions follow in one more).
+    feedback_request = db.session.scalar(
+        sa.select(FeedbackRequest)
+        .where(FeedbackRequest.id == check.request_id)
+        .options(
+            joinedload(FeedbackRequest.application).joinedload(Application.company),
+            joinedload(FeedbackRequest.application).joinedload(Application.position),
+            joinedload(FeedbackRequest.application).joinedload(Application.candidate),
+            joinedload(FeedbackRequest.survey),
+        )
+    )
     if feedback_request is None or feedback_request.link_issued_at is None:
         abort(404)
     return feedback_request, check
