@@ -58,11 +58,13 @@ def snapshot_filter(flt: ResponseFilter, min_responses: int) -> tuple[ResponseFi
     """
     total = response_count(flt)
     counted = (total // min_responses) * min_responses if min_responses > 0 else total
+    # Always one cutoff query (even when it changes nothing), so a page costs the same number of
+    # queries whatever the count.
+    cutoff = db.session.scalar(
+        sa.select(Response.id).where(*flt.conditions()).order_by(Response.id).offset(max(counted - 1, 0)).limit(1)
+    )
     if counted == 0 or counted == total:
         return flt, counted, total
-    cutoff = db.session.scalar(
-        sa.select(Response.id).where(*flt.conditions()).order_by(Response.id).offset(counted - 1).limit(1)
-    )
     return flt.with_(max_response_id=cutoff), counted, total
 
 
