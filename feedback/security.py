@@ -24,7 +24,9 @@ def add_security_headers(response):  # noqa: ANN001, ANN201
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if referrer_policy(request.path) == "same-origin":
-        response.headers["Referrer-Policy"] = "same-origin"  # also on 404/405/413/429 pages under a token
+        # Token pages (errors under them too): never cached, and the token never leaves in a Referer.
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     if current_app.config.get("SEND_HSTS"):

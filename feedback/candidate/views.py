@@ -14,12 +14,6 @@ from . import bp
 from .forms import AskForFeedbackForm
 
 
-@bp.after_request
-def private_page_headers(response):  # noqa: ANN001, ANN201
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
 
 @bp.route("/me", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])

@@ -15,13 +15,6 @@ from . import bp
 from .forms import RenewLinkForm, answers_from_form, applicable_questions, survey_form_class
 
 
-@bp.after_request
-def private_page_headers(response):  # noqa: ANN001, ANN201
-    """Token pages: never cached, and the token never leaks to another site through Referer."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
 
 def _load(token: str) -> tuple[FeedbackRequest, LinkCheck]:
     """The request a link names, or a 404 that says nothing about anyone."""

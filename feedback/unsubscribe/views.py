@@ -9,12 +9,6 @@ from ..tokens import read_unsubscribe_token
 from . import bp
 
 
-@bp.after_request
-def private_page_headers(response):  # noqa: ANN001, ANN201
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per minute")
