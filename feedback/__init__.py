@@ -65,6 +65,16 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseIntegerConverter(IntegerConverter):
+        """<int:…> in every route stops at the largest id the databases hold (else a 404, never a 500)."""
+
+        def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(map, *args, **kwargs)
+
+    app.url_map.converters["int"] = DatabaseIntegerConverter
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp

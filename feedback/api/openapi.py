@@ -37,20 +37,46 @@ def _group_schema() -> dict:
     }
 
 
+# Examples (schemathesis sends them too): a made-up company, so no tenant's name is published.
+OUTCOME_EXAMPLE = {
+    "candidate_name": "Jordan Lee", "candidate_email": "jordan.lee@example.org", "company": "Example Widgets",
+    "company_contact_email": "hiring@widgets.example.com", "position": "QA Engineer", "stage": "interview",
+    "outcome": "rejected", "decided_on": "2026-10-02", "application_ref": "GH-4411",
+}
+EVENT_EXAMPLE = {
+    "event": "candidate.rejected", "occurred_at": "2026-10-02T10:00:00Z",
+    "application": {"id": "GH-4411", "stage": "Onsite", "job": {"title": "QA Engineer"},
+                    "company": {"name": "Example Widgets"},
+                    "candidate": {"first_name": "Jordan", "last_name": "Lee", "email": "jordan.lee@example.org"},
+                    "rejected_by": {"email": "hiring@widgets.example.com"}},
+}
+
+
 def openapi_document() -> dict:
     """The document served at /api/v1/openapi.json."""
+    # Required text: not blank (the import answers "is required" for "" or spaces).
+    text = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}
     outcome_properties = {
-        "candidate_name": {"type": "string", "maxLength": 200},
+        "candidate_name": text,
         "candidate_email": {"type": "string", "format": "email", "maxLength": 320},
-        "company": {"type": "string", "maxLength": 200},
-        "company_contact_email": {"type": "string", "format": "email", "maxLength": 320,
+        "company": text,
+        # The optional columns may be null: the same as leaving them out.
+        "company_contact_email": {"type": ["string", "null"], "format": "email", "maxLength": 320,
                                   "description": "Required when outcome is rejected"},
-        "position": {"type": "string", "maxLength": 200},
+        "position": text,
         "stage": {"type": "string", "enum": list(STAGES)},
         "outcome": {"type": "string", "enum": list(OUTCOMES)},
         "decided_on": {"type": "string", "format": "date", "description": "YYYY-MM-DD, not in the future"},
-        "application_ref": {"type": "string", "maxLength": 200},
+        "application_ref": {"type": ["string", "null"], "maxLength": 200},
     }
+    email = {"type": "string", "format": "email", "maxLength": 320}
+    optional_text = {"type": ["string", "null"]}
+    # Who declined the candidate: the company contact (an e-mail address; required for a rejection).
+    person = {"type": ["object", "null"], "properties": {"email": optional_text}}
+    from .webhook import EVENT_OUTCOMES, STAGE_SYNONYMS  # here: webhook.py registers routes on import
+
+    rejected_events = [name for name, outcome in EVENT_OUTCOMES.items() if outcome == "rejected"]
+    stage_names = sorted({*STAGES, *STAGE_SYNONYMS, *(name.title() for name in (*STAGES, *STAGE_SYNONYMS))})
     experience = _group_schema()
     experience["properties"] = {
         **experience["properties"],
@@ -85,7 +111,7 @@ def openapi_document() -> dict:
                         "outcomes": {"type": "array", "items": {"$ref": "#/components/schemas/Outcome"},
                                      "minItems": 1, "maxItems": 1000},
                         "skip_invalid": {"type": "boolean"}}},
-                ]}}}},
+                ]}, "example": OUTCOME_EXAMPLE}}},
                 "responses": {
                     "201": {"description": "Imported", "content": {"application/json": {"schema": {
                         "$ref": "#/components/schemas/ImportResult"}}}},
@@ -109,7 +135,7 @@ def openapi_document() -> dict:
                 "operationId": "companyReport",
                 "summary": "The company's aggregate, the same JSON as `feedback report --format json`",
                 "parameters": [{"name": "company_id", "in": "path", "required": True,
-                                "schema": {"type": "integer", "minimum": 1}}],
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}],
                 "responses": {"200": {"description": "The report", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Report"}}}}, **ERRORS},
             }},
@@ -122,7 +148,7 @@ def openapi_document() -> dict:
                     {"name": "X-Feedback-Signature", "in": "header", "required": True, "schema": {"type": "string"}},
                 ],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "$ref": "#/components/schemas/OutcomeEvent"}}}},
+                    "$ref": "#/components/schemas/OutcomeEvent"}, "example": EVENT_EXAMPLE}}},
                 "responses": {
                     "200": {"description": "Already known", "content": {"application/json": {"schema": {
                         "$ref": "#/components/schemas/WebhookResult"}}}},
@@ -144,7 +170,10 @@ def openapi_document() -> dict:
                         "status": {"type": "integer"}, "title": {"type": "string"}, "detail": {"type": "string"}}}}},
                 "Outcome": {"type": "object", "properties": outcome_properties,
                             "required": ["candidate_name", "candidate_email", "company", "position", "stage",
-                                         "outcome", "decided_on"]},
+                                         "outcome", "decided_on"],
+                            "if": {"required": ["outcome"], "properties": {"outcome": {"const": "rejected"}}},
+                            "then": {"required": ["company_contact_email"],
+                                     "properties": {"company_contact_email": {"type": "string"}}}},
                 "ImportResult": {"type": "object", "required": ["batch_id", "received", "created", "requests_queued",
                                                                 "already_known", "skipped"], "properties": {
                     "batch_id": {"type": "integer"}, "received": {"type": "integer"}, "created": {"type": "integer"},
@@ -180,17 +209,36 @@ def openapi_document() -> dict:
                     "candidate_experience": experience,
                     "candidate_feedback": {"type": "object"}},
                     "description": f"Likert question keys: {', '.join(LIKERT_KEYS)}"},
-                "OutcomeEvent": {"type": "object", "required": ["event", "occurred_at", "application"], "properties": {
-                    "event": {"type": "string", "enum": sorted(EVENT_NAMES)},
-                    "occurred_at": {"type": "string", "format": "date-time"},
-                    "application": {"type": "object", "properties": {
-                        "id": {"type": ["string", "integer"]}, "stage": {"type": "string"},
-                        "job": {"type": "object", "properties": {"title": {"type": "string"}}},
-                        "company": {"type": "object", "properties": {"name": {"type": "string"}}},
-                        "candidate": {"type": "object", "properties": {
-                            "first_name": {"type": "string"}, "last_name": {"type": "string"},
-                            "email": {"type": "string", "format": "email"}}},
-                        "rejected_by": {"type": "object", "properties": {"email": {"type": "string", "format": "email"}}}}}}},
+                "OutcomeEvent": {
+                    "type": "object", "required": ["event", "occurred_at", "application"], "properties": {
+                        "event": {"type": "string", "enum": [*EVENT_OUTCOMES, *OUTCOMES],
+                                  "description": "The ATS's event name (or one of our outcomes)"},
+                        "occurred_at": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}",
+                                        "description": "A date-time such as 2026-10-02T10:00:00Z; its date (the "
+                                                       "first ten characters) is the decision date, not in the future"},
+                        "application": {"$ref": "#/components/schemas/AtsApplication"}},
+                    # A rejection names who declined the candidate: they get the candidate-feedback survey.
+                    "if": {"required": ["event"], "properties": {"event": {"enum": rejected_events}}},
+                    "then": {"properties": {"application": {"anyOf": [
+                        {"required": ["rejected_by"]}, {"required": ["decided_by"]}]}}},
+                },
+                # null is the same as leaving a field out.
+                "AtsApplication": {"type": "object", "required": ["stage", "job", "company", "candidate"],
+                                   "properties": {
+                    "id": {"type": ["string", "integer", "null"], "maxLength": 200,
+                           "description": "Our application_ref"},
+                    "stage": {"type": "string", "enum": stage_names, "description": "Matched case-insensitively"},
+                    "job": {"type": "object", "required": ["title"], "properties": {"title": text}},
+                    "company": {"type": "object", "required": ["name"], "properties": {"name": text}},
+                    "candidate": {
+                        "type": "object", "required": ["email"], "properties": {
+                            "first_name": optional_text, "last_name": optional_text,
+                            "name": {**optional_text, "description": "Used when first_name and last_name are empty"},
+                            "email": email},
+                        "anyOf": [{"required": [key], "properties": {key: text}}
+                                  for key in ("first_name", "last_name", "name")]},
+                    "rejected_by": person,
+                    "decided_by": {**person, "description": "Used when rejected_by has no email"}}},
                 "WebhookResult": {"type": "object", "required": ["created", "requests_queued", "already_known"],
                                   "properties": {"created": {"type": "boolean"}, "requests_queued": {"type": "integer"},
                                                  "already_known": {"type": "boolean"}}},
@@ -198,6 +246,3 @@ def openapi_document() -> dict:
         },
     }
 
-
-EVENT_NAMES = ("candidate.rejected", "application.rejected", "candidate.withdrew", "application.withdrawn",
-               "offer.declined")

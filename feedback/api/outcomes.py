@@ -11,7 +11,9 @@ def records_from_json(payload) -> tuple[list[dict] | None, bool, list[dict]]:  #
     """(items, skip_invalid, errors) from a body that is one outcome, a list, or {"outcomes": [...]}."""
     skip_invalid = False
     if isinstance(payload, dict) and "outcomes" in payload:
-        skip_invalid = payload.get("skip_invalid") is True
+        skip_invalid = payload.get("skip_invalid", False)
+        if not isinstance(skip_invalid, bool):  # "yes", 1, {}: say so rather than guess
+            return None, False, [{"index": None, "field": "skip_invalid", "message": "must be true or false"}]
         payload = payload["outcomes"]
     items = payload if isinstance(payload, list) else [payload]
     if not items:

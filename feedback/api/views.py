@@ -91,7 +91,8 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: str.isdigit() also takes "²" (int() fails on it) and 5,000-digit numbers.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 20) or not low <= int(raw) <= high:
         abort(400, f"{name} must be a whole number from {low} to {high}.")
     return int(raw)
 
@@ -99,7 +100,13 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 @bp.route("/requests")
 @key_required
 def list_requests():  # noqa: ANN201
-    """Feedback requests with their status, newest first, paginated; ?status= filters."""
+    """Feedback requests with their status, newest first, paginated; ?status= filters.
+
+    Staff only, like the recruiter workspace: who answered is never shown to the company the
+    candidates rated (its figures are anonymous; see snapshot_filter).
+    """
+    if current_user.role not in ("admin", "recruiter"):
+        abort(403, "Only admin and recruiter keys can list feedback requests.")
     status = request.args.get("status")
     if status is not None and status not in REQUEST_STATUSES:
         abort(400, f"status must be one of {', '.join(REQUEST_STATUSES)}.")
@@ -136,7 +143,8 @@ def list_requests():  # noqa: ANN201
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
 
 
-@bp.route("/companies/<int:company_id>/report")
+# Ids past a 32-bit INTEGER column are no company (and would overflow the database driver): 404.
+@bp.route("/companies/<int(max=2147483647):company_id>/report")
 @key_required
 def report(company_id: int):  # noqa: ANN201
     """The company's aggregate, as `feedback report --format json`, frozen between threshold steps."""

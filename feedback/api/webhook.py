@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from ..extensions import db, limiter
 from ..models import WebhookDelivery
 from ..services.audit import record
 from ..services.imports import import_outcomes
+from ..services.outcomes_csv import Problem
 from . import bp
 from .outcomes import check_items, problem_json
 
@@ -50,7 +50,8 @@ def _verify_signature(body: bytes) -> str:
     signature = request.headers.get("X-Feedback-Signature", "")
     if not timestamp or not signature:
         abort(401, "Sign the request: X-Feedback-Timestamp and X-Feedback-Signature are required.")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
+    well_formed = timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 20  # not "²", not 5,000 digits
+    if not well_formed or abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
         abort(401, "The timestamp is missing, malformed or more than 5 minutes away from now.")
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(signature.removeprefix("sha256="), expected):
@@ -58,25 +59,55 @@ def _verify_signature(body: bytes) -> str:
     return expected
 
 
+# The event's fields and the JSON types they take; null is the same as leaving a field out.
+EVENT_SHAPE = {
+    "event": str, "occurred_at": str,
+    "application": {
+        "id": (str, int), "stage": str, "job": {"title": str}, "company": {"name": str},
+        "candidate": {"first_name": str, "last_name": str, "name": str, "email": str},
+        "rejected_by": {"email": str}, "decided_by": {"email": str},
+    },
+}
+
+
+def shape_problems(value: dict, shape: dict = EVENT_SHAPE, path: str = "") -> list[Problem]:
+    """Fields of the wrong JSON type, even those the mapping would not use (the OpenAPI document types them)."""
+    problems = []
+    for key, expected in shape.items():
+        field, item = f"{path}{key}", value.get(key)
+        if item is None:
+            continue
+        if isinstance(expected, dict):
+            if isinstance(item, dict):
+                problems.extend(shape_problems(item, expected, f"{field}."))
+            else:
+                problems.append(Problem(0, field, "must be an object"))
+        elif isinstance(item, bool) or not isinstance(item, expected):
+            kind = "a string" if expected is str else "a string or an integer"
+            problems.append(Problem(0, field, f"must be {kind}"))
+    return problems
+
+
 def outcome_from_event(event: dict) -> dict:
-    """Map an ATS event to an outcomes row (the README documents the fields)."""
-    application = event.get("application") if isinstance(event.get("application"), dict) else {}
-    candidate = application.get("candidate") if isinstance(application.get("candidate"), dict) else {}
-    job = application.get("job") if isinstance(application.get("job"), dict) else {}
-    company = application.get("company") if isinstance(application.get("company"), dict) else {}
-    decided_by = application.get("rejected_by") or application.get("decided_by") or {}
-    stage = str(application.get("stage") or "")
-    name = " ".join(str(part) for part in (candidate.get("first_name"), candidate.get("last_name")) if part)
-    occurred = str(event.get("occurred_at") or "")
+    """Map an ATS event (of the right shape: shape_problems) to an outcomes row; the README documents the fields."""
+    application = event.get("application") or {}
+    candidate = application.get("candidate") or {}
+    job = application.get("job") or {}
+    company = application.get("company") or {}
+    contact = (application.get("rejected_by") or {}).get("email")
+    if contact is None:
+        contact = (application.get("decided_by") or {}).get("email")
+    stage = application.get("stage") or ""
+    name = " ".join(part for part in (candidate.get("first_name"), candidate.get("last_name")) if part)
     row = {
-        "candidate_name": name or str(candidate.get("name") or ""),
+        "candidate_name": name or candidate.get("name"),
         "candidate_email": candidate.get("email"),
         "company": company.get("name"),
-        "company_contact_email": decided_by.get("email") if isinstance(decided_by, dict) else None,
+        "company_contact_email": contact,
         "position": job.get("title"),
         "stage": STAGE_SYNONYMS.get(stage.strip().lower(), stage),
-        "outcome": EVENT_OUTCOMES.get(str(event.get("event")), str(event.get("event") or "")),
-        "decided_on": occurred[:10],
+        "outcome": EVENT_OUTCOMES.get(event.get("event") or "", event.get("event")),
+        "decided_on": (event.get("occurred_at") or "")[:10],
         "application_ref": None if application.get("id") is None else str(application.get("id")),
     }
     return {key: value for key, value in row.items() if value is not None}
@@ -89,15 +120,19 @@ def outcome_webhook():  # noqa: ANN201
     body = request.get_data(cache=True)
     signature = _verify_signature(body)
     try:
-        event = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        # The app's provider, as request.get_json: lone surrogates and deep nesting are a ValueError too.
+        event = current_app.json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         abort(400, "The body must be a JSON object.")
     if not isinstance(event, dict):
         abort(400, "The body must be a JSON object.")
     digest = hashlib.sha256(signature.encode()).hexdigest()
     if db.session.scalar(sa.select(WebhookDelivery.id).where(WebhookDelivery.signature_hash == digest)):
         abort(409, "This delivery was already received.")
-    ((row, problems),) = list(check_items([outcome_from_event(event)]))
+    problems = shape_problems(event)
+    row = None
+    if not problems:
+        ((row, problems),) = list(check_items([outcome_from_event(event)]))
     if row is None:
         return jsonify({"errors": [problem_json(p) for p in problems]}), 422
     db.session.add(WebhookDelivery(signature_hash=digest))

@@ -89,10 +89,11 @@ class _Directory:
         )
         missing = [{"email": email, "name": names[email]} for email in names if email not in ids]
         if missing:
-            created = db.session.execute(
-                sa.insert(Candidate).returning(Candidate.email, Candidate.id, sort_by_parameter_order=True), missing
-            )
-            ids.update(dict(created.all()))
+            # Plain executemany, then one look-up: RETURNING with ordered rows is quadratic on SQLite.
+            db.session.execute(sa.insert(Candidate), missing)
+            ids.update(dict(db.session.execute(
+                sa.select(Candidate.email, Candidate.id).where(Candidate.email.in_([m["email"] for m in missing]))
+            ).all()))
         return ids
 
 
@@ -184,10 +185,21 @@ def import_outcomes(
 
 def _create_applications(new: list[dict], surveys: dict, summary: ImportSummary) -> None:
     now = utcnow()
-    application_ids = db.session.scalars(
-        sa.insert(Application).returning(Application.id, sort_by_parameter_order=True),
+    db.session.execute(
+        sa.insert(Application),
         [{k: v for k, v in value.items() if not k.startswith("_")} | {"created_at": now} for value in new],
-    ).all()
+    )
+    # Read the new ids back by each application's identity (unique in the schema), not by position.
+    created = {
+        _identity(row._asdict()): row.id
+        for row in db.session.execute(
+            sa.select(Application.id, Application.company_id, Application.position_id, Application.candidate_id,
+                      Application.decided_on, Application.application_ref)
+            .where(Application.import_batch_id == new[0]["import_batch_id"],
+                   Application.candidate_id.in_({value["candidate_id"] for value in new}))
+        )
+    }
+    application_ids = [created[_identity(value)] for value in new]
     summary.applications_created += len(application_ids)
 
     requests = []
@@ -211,9 +223,15 @@ def _create_applications(new: list[dict], surveys: dict, summary: ImportSummary)
                     "created_at": now,
                 }
             )
-    request_ids = db.session.scalars(
-        sa.insert(FeedbackRequest).returning(FeedbackRequest.id, sort_by_parameter_order=True), requests
-    ).all()
+    db.session.execute(sa.insert(FeedbackRequest), requests)
+    by_application = {
+        (application_id, audience): request_id
+        for request_id, application_id, audience in db.session.execute(
+            sa.select(FeedbackRequest.id, FeedbackRequest.application_id, FeedbackRequest.audience)
+            .where(FeedbackRequest.application_id.in_(application_ids))
+        )
+    }
+    request_ids = [by_application[(request["application_id"], request["audience"])] for request in requests]
 
     suppressed = suppressed_addresses(request["recipient_email"] for request in requests)
     messages = [
