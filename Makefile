@@ -1,12 +1,13 @@
 # make run: the app with demo data on http://127.0.0.1:5000 (embedded SQLite, dev mailbox).
 # make test: the whole suite on SQLite, then on PostgreSQL (TEST_DATABASE_URL).
+# make bench: the benchmarks (benchmarks/), SQLite then PostgreSQL (feedback_bench); one table, < 15 min.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres install clean chromium
+.PHONY: run test test-sqlite test-postgres bench install clean chromium
 
 # The browser tests drive Debian's Chromium; installed here when missing and we may (root).
 chromium:
@@ -34,6 +35,10 @@ test-sqlite: install
 
 test-postgres: install
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -q
+
+bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -90,7 +90,7 @@ class _Directory:
         missing = [{"email": email, "name": names[email]} for email in names if email not in ids]
         if missing:
             # Plain executemany, then one look-up: RETURNING with ordered rows is quadratic on SQLite.
-            db.session.execute(sa.insert(Candidate), missing)
+            db.session.execute(sa.insert(Candidate.__table__), missing)
             ids.update(dict(db.session.execute(
                 sa.select(Candidate.email, Candidate.id).where(Candidate.email.in_([m["email"] for m in missing]))
             ).all()))
@@ -185,8 +185,9 @@ def import_outcomes(
 
 def _create_applications(new: list[dict], surveys: dict, summary: ImportSummary) -> None:
     now = utcnow()
+    # Core inserts of the tables (one multi-row statement per batch), not the ORM's row-by-row path.
     db.session.execute(
-        sa.insert(Application),
+        sa.insert(Application.__table__),
         [{k: v for k, v in value.items() if not k.startswith("_")} | {"created_at": now} for value in new],
     )
     # Read the new ids back by each application's identity (unique in the schema), not by position.
@@ -195,8 +196,7 @@ def _create_applications(new: list[dict], surveys: dict, summary: ImportSummary)
         for row in db.session.execute(
             sa.select(Application.id, Application.company_id, Application.position_id, Application.candidate_id,
                       Application.decided_on, Application.application_ref)
-            .where(Application.import_batch_id == new[0]["import_batch_id"],
-                   Application.candidate_id.in_({value["candidate_id"] for value in new}))
+            .where(Application.candidate_id.in_({value["candidate_id"] for value in new}))
         )
     }
     application_ids = [created[_identity(value)] for value in new]
@@ -223,7 +223,7 @@ def _create_applications(new: list[dict], surveys: dict, summary: ImportSummary)
                     "created_at": now,
                 }
             )
-    db.session.execute(sa.insert(FeedbackRequest), requests)
+    db.session.execute(sa.insert(FeedbackRequest.__table__), requests)
     by_application = {
         (application_id, audience): request_id
         for request_id, application_id, audience in db.session.execute(
@@ -248,5 +248,5 @@ def _create_applications(new: list[dict], surveys: dict, summary: ImportSummary)
     ]
     summary.suppressed += len(requests) - len(messages)
     if messages:
-        db.session.execute(sa.insert(OutboxMessage), messages)
+        db.session.execute(sa.insert(OutboxMessage.__table__), messages)
     summary.requests_queued += len(messages)

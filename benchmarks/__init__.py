@@ -1,0 +1,1 @@
+"""`make bench`: the performance harness (never part of `make test`). Entry point: benchmarks.run."""
