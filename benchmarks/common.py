@@ -86,16 +86,9 @@ def baseline_table_name(url: str, name: str) -> str:
 
 def sqlite_pragmas(engine: sa.Engine) -> None:
     """The same SQLite settings as the app (WAL, busy timeout, synchronous=NORMAL) for the baselines."""
-    if engine.dialect.name != "sqlite":
-        return
+    from feedback.database import configure_engine_events
 
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
+    configure_engine_events(engine)
 
 
 def free_port() -> int:
