@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
@@ -80,7 +80,3 @@ def month_of(column, dialect_name: str):  # noqa: ANN001, ANN201
     if dialect_name == "postgresql":
         return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM")
     return sa.func.strftime("%Y-%m", column)
-
-
-def this_month() -> str:
-    return date.today().strftime("%Y-%m")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import OutboxMessage, Suppression
+from ..models import Suppression
 from ..tokens import address_hash, address_hashes
 
 
@@ -44,17 +44,3 @@ def suppress_address_hash(digest: str, reason: str = "unsubscribed") -> bool:
 def suppress_address(address: str, reason: str = "unsubscribed") -> bool:
     """Put an address on the list by its keyed hash (idempotent); True if it was new. Flushes."""
     return suppress_address_hash(address_hash(address), reason)
-
-
-def cancel_queued_mail_to(addresses: Iterable[str]) -> int:
-    """Cancel every queued message to these addresses; return how many."""
-    addresses = list(addresses)
-    if not addresses:
-        return 0
-    result = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.status == "queued", sa.func.lower(OutboxMessage.to_address).in_(addresses))
-        .values(status="cancelled", last_error="address unsubscribed")
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount

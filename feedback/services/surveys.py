@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Question, Survey
-from ..survey.definitions import BUILTIN_SURVEYS, definition
+from ..survey.definitions import BUILTIN_SURVEYS
 
 
 class SurveyDefinitionError(RuntimeError):
@@ -53,10 +53,3 @@ def ensure_builtin_surveys() -> dict[str, Survey]:
             )
         surveys[spec["key"]] = survey
     return surveys
-
-
-def current_survey(key: str) -> Survey:
-    """The stored current version of the built-in survey ``key`` (stored on first use)."""
-    spec = definition(key)
-    survey = db.session.scalar(sa.select(Survey).where(Survey.key == key, Survey.version == spec["version"]))
-    return survey if survey is not None else ensure_builtin_surveys()[key]

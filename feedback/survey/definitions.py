@@ -119,11 +119,3 @@ BUILTIN_SURVEYS: list[dict] = [
         ],
     },
 ]
-
-
-def definition(key: str) -> dict:
-    """The built-in definition of the survey named ``key``."""
-    for survey in BUILTIN_SURVEYS:
-        if survey["key"] == key:
-            return survey
-    raise KeyError(key)
