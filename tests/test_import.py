@@ -591,3 +591,25 @@ def test_help_mentions_the_options(runner):
     assert "--dry-run" in text
     assert "--skip-invalid" in text
     assert "line N: column: message" in text
+
+
+def test_spreadsheet_style_headers_and_old_mac_line_endings_are_read(runner, tmp_path):
+    """'Candidate Name' reads as candidate_name; a file with CR-only line endings still imports."""
+    path = tmp_path / "from-a-spreadsheet.csv"
+    path.write_bytes(
+        "Candidate Name;Candidate-Email;Company;Company Contact Email;Position;Stage;Outcome;Decided On\r"
+        "Zoë Ñúñez;zoe@example.org;Acme Robotics;hiring@acme-robotics.example.com;QA Engineer;Screen;Rejected;2026-10-01\r"
+        .encode("utf-8")
+    )
+    result = runner.invoke(args=["feedback", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "new applications: 1" in result.output
+    assert db.session.scalar(sa.select(Candidate.name)) == "Zoë Ñúñez"
+
+
+def test_a_file_that_is_not_utf8_says_how_to_save_it(runner, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("candidate_name,candidate_email\nJörg,j@example.org\n".encode("latin-1"))
+    result = runner.invoke(args=["feedback", "import", str(path)])
+    assert result.exit_code == 1
+    assert "not UTF-8" in result.stderr and "CSV UTF-8" in result.stderr

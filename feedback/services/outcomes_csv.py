@@ -81,6 +81,11 @@ def normalise_address(address: str) -> str:
     return result.normalized.lower()
 
 
+def header_name(raw: str) -> str:
+    """A header cell as a column name: trimmed, lower case; "Candidate Name" reads as candidate_name."""
+    return re.sub(r"[\s-]+", "_", raw.lstrip("\ufeff").strip().lower())
+
+
 def _sniff_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
@@ -175,13 +180,13 @@ def read_records(stream: TextIO) -> Iterator[tuple[int, dict[str, str] | None, l
     try:
         header_line = stream.readline()
     except UnicodeDecodeError:
-        yield 1, None, [Problem(1, "file", "is not UTF-8 text")]
+        yield 1, None, [Problem(1, "file", "is not UTF-8 text; save it as UTF-8 (in Excel: \"CSV UTF-8\")")]
         return
     if not header_line.strip():
         yield 1, None, [Problem(1, "header", "the file is empty; the first line must name the columns")]
         return
     delimiter = _sniff_delimiter(header_line)
-    header = [name.strip().lstrip("\ufeff").strip().lower() for name in next(csv.reader([header_line], delimiter=delimiter))]
+    header = [header_name(name) for name in next(csv.reader([header_line], delimiter=delimiter))]
     header_problems = [Problem(1, column, "column is missing") for column in REQUIRED_COLUMNS if column not in header]
     if "company_contact_email" not in header:
         header_problems.append(Problem(1, "company_contact_email", "column is missing (needed for rejections)"))
@@ -203,7 +208,8 @@ def read_records(stream: TextIO) -> Iterator[tuple[int, dict[str, str] | None, l
         except StopIteration:
             return
         except UnicodeDecodeError:
-            yield start, None, [Problem(start, "file", "is not UTF-8 text from here on")]
+            yield start, None, [Problem(start, "file", "is not UTF-8 text from here on; save it as UTF-8 "
+                                                      "(in Excel: \"CSV UTF-8\")")]
             return
         except csv.Error as exc:
             yield start, None, [Problem(start, "row", f"cannot be read as CSV ({exc})")]
