@@ -97,11 +97,29 @@ def question_figures(flt: ResponseFilter) -> tuple[float | None, int, list[Quest
     return _nps(nps_n, promoters, detractors), nps_n, figures
 
 
+_BENCHMARK_CACHE: dict[tuple, dict[str, float] | None] = {}
+
+
 def benchmark_means(company_id: int, min_responses: int) -> dict[str, float] | None:
     """Each Likert question's pooled mean over the other companies with enough responses.
 
     None unless at least BENCHMARK_MIN_COMPANIES other companies each have ``min_responses``.
+    Pooling every other company's answers is the costliest figure on the page, so it is kept per
+    process and recomputed only when the candidate responses change (their count, newest id or time).
     """
+    count, newest, latest = db.session.execute(
+        sa.select(sa.func.count(), sa.func.max(Response.id), sa.func.max(Response.submitted_at))
+        .where(Response.audience == "candidate")
+    ).one()
+    key = (str(db.engine.url), company_id, min_responses, count, newest, str(latest))
+    if key not in _BENCHMARK_CACHE:
+        if len(_BENCHMARK_CACHE) > 1000:
+            _BENCHMARK_CACHE.clear()
+        _BENCHMARK_CACHE[key] = _pooled_benchmark(company_id, min_responses)
+    return _BENCHMARK_CACHE[key]
+
+
+def _pooled_benchmark(company_id: int, min_responses: int) -> dict[str, float] | None:
     eligible = (
         sa.select(Response.company_id)
         .where(Response.audience == "candidate", Response.company_id != company_id)
