@@ -169,7 +169,6 @@ def table_rows(results: dict[str, dict]) -> list[dict]:
             comparable = {d["queries"] - d.get("snapshot_cutoff_queries", 0) for _k_, d in shown}
             constant = len(comparable) == 1 and len(shown) >= 2
             note = ", ".join(f"{d['queries']} at {_k(int(k))}" for k, d in zip(levels, dash))
-            note += " (the snapshot cutoff query counted in, when n mod k ≠ 0)"
             if len(shown) < len(levels):
                 note += "; figures withheld (too few responses) at " + ", ".join(
                     _k(int(k)) for k, d in zip(levels, dash) if not d.get("figures_shown", True))
