@@ -74,8 +74,8 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool) -> None:
 
     with open_outcomes(path) as stream, progress_bar(report.valid_rows, "Importing") as bar:
         rows = (row for row, _problems in check_outcomes(stream, today()) if row is not None)
-        summary = import_outcomes(rows, source=path.name, on_progress=bar.update if bar else None)
-        summary.rows_read = report.rows_read  # the file's rows, skipped invalid ones included (as --dry-run says)
+        summary = import_outcomes(rows, source=path.name, on_progress=bar.update if bar else None,
+                                  rows_in_file=report.rows_read)
         record("import", target=f"batch {summary.batch_id}", source=path.name,
                applications=summary.applications_created, requests=summary.requests_queued)
         db.session.commit()

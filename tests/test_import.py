@@ -100,6 +100,7 @@ def test_skip_invalid_imports_the_valid_lines_of_the_bad_file(runner):
     assert set(problem_keys(result)) == set(BAD_FILE_PROBLEMS)
     lines = stdout_lines(result)
     assert "rows read: 9" in lines
+    assert db.session.scalar(sa.select(ImportBatch.rows_read)) == 9  # the batch page says the same
     assert "new applications: 2" in lines
     assert "requests queued: 4" in lines
     assert "rows already known: 0" in lines

@@ -129,7 +129,8 @@ def _identity(row: dict) -> tuple:
 
 
 def import_outcomes(
-    rows: Iterable[OutcomeRow], source: str, on_progress: Callable[[int], None] | None = None
+    rows: Iterable[OutcomeRow], source: str, on_progress: Callable[[int], None] | None = None,
+    rows_in_file: int | None = None,
 ) -> ImportSummary:
     """Create the applications of valid rows not yet known, their requests and queued e-mails.
 
@@ -171,6 +172,8 @@ def import_outcomes(
         if on_progress:
             on_progress(len(chunk))
 
+    # With --skip-invalid the file held more rows than were imported: the batch records them all.
+    summary.rows_read = rows_in_file if rows_in_file is not None else summary.rows_read
     batch.rows_read = summary.rows_read
     batch.applications_created = summary.applications_created
     batch.requests_queued = summary.requests_queued
