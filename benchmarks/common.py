@@ -15,7 +15,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789abcdef"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/feedback_bench"
+# BENCH_PG_URL points a run at another database (several people benchmark on one server).
+PG_URL = os.environ.get("BENCH_PG_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/feedback_bench"
 BASELINE_SCHEMA = "bench_baseline"  # PostgreSQL: the baselines' own tables live apart from the app's
 COMPANY_LOGIN = "company@bench.example"
 COMPANY_PASSWORD = "bench-password-0123"

@@ -168,6 +168,11 @@ class DataGen:
             have += len(batch["answers"])
         with self.engine.begin() as conn:
             self._fix_sequences(conn)
+        with self.app.app_context():
+            from feedback.services.responses import rebuild_answer_tallies
+
+            rebuild_answer_tallies()  # what the app keeps up to date answer by answer
+            self.db.session.commit()
         self.analyze()
         return {"answers": have, "added": added, "seconds": time.perf_counter() - started}
 
@@ -189,7 +194,8 @@ class DataGen:
                 request_id = ids.take("feedback_requests")
                 issued = submitted - timedelta(days=2)
                 out["feedback_requests"].append({
-                    "id": request_id, "application_id": application["id"], "survey_id": self.surveys[survey_key],
+                    "id": request_id, "application_id": application["id"], "company_id": application["company_id"],
+                    "survey_id": self.surveys[survey_key],
                     "audience": audience, "recipient_email": email, "created_at": issued,
                     "link_issued_at": issued, "first_sent_at": issued, "answered_at": submitted if answered else None,
                     "cancelled_at": None, "reminded_day_mark": 0,
@@ -206,7 +212,9 @@ class DataGen:
                 make = self._candidate_answers if audience == "candidate" else self._company_answers
                 for question, number, text in make(application):
                     out["answers"].append({"id": ids.take("answers"), "response_id": response_id,
-                                           "question_id": question, "number": number, "text": text})
+                                           "question_id": question, "number": number, "text": text,
+                                           "company_id": application["company_id"], "audience": audience,
+                                           "stage": application["stage"]})
         return out
 
     def _application(self, ids: Ids, company_id: int | None = None, outcome: str | None = None,
@@ -269,6 +277,7 @@ class DataGen:
             applications.append(application)
             requests.append({
                 "id": ids.take("feedback_requests"), "application_id": application["id"],
+                "company_id": application["company_id"],
                 "survey_id": self.surveys["candidate_experience"], "audience": "candidate",
                 "recipient_email": candidate["email"], "created_at": issued, "link_issued_at": issued,
                 "first_sent_at": issued, "answered_at": None, "cancelled_at": None, "reminded_day_mark": 0,
@@ -291,7 +300,7 @@ class DataGen:
             applications.append(application)
             request_id = ids.take("feedback_requests")
             requests.append({
-                "id": request_id, "application_id": application["id"],
+                "id": request_id, "application_id": application["id"], "company_id": application["company_id"],
                 "survey_id": self.surveys["candidate_experience"], "audience": "candidate",
                 "recipient_email": candidate["email"], "created_at": past, "link_issued_at": None,
                 "first_sent_at": None, "answered_at": None, "cancelled_at": None, "reminded_day_mark": 0,
@@ -349,8 +358,11 @@ class DataGen:
             ))
 
     def analyze(self) -> None:
-        """PostgreSQL: what autovacuum would have done by now (statistics, visibility map)."""
+        """What autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) would have done by now:
+        the planner's statistics (and PostgreSQL's visibility map)."""
         if self.engine.dialect.name != "postgresql":
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("ANALYZE"))
             return
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE"))

@@ -392,3 +392,36 @@ def test_csv_export_cells_are_inert_and_round_trip(rows):
     assert parsed[0] == ["a", "b", "c"]
     assert not any(cell.startswith(TRIGGERS) for row in parsed for cell in row)
     assert [[spreadsheet_value(cell) for cell in row] for row in parsed[1:]] == rows
+
+
+def test_page_shows_a_sample_of_comments_and_the_export_all_of_them(web, import_csv, runner, smtp_server):
+    """60 comments: the page shows a random 50 (a new sample each visit), the CSV all 60; an erased
+    comment is gone from both at once, although the figures stay cached for the snapshot."""
+    from feedback.dashboard.views import COMMENTS_SHOWN
+    from feedback.services.privacy import erase_person
+
+    total = COMMENTS_SHOWN + 10
+    rows = [outcome_row(candidate_name=f"Many {i}", candidate_email=f"many{i}@example.org", stage="interview",
+                        outcome="withdrew", company_contact_email="", application_ref=f"MANY-{i}")
+            for i in range(total)]
+    import_and_send(import_csv, runner, rows)
+    browser = web.test_client()
+    for i in range(total):
+        answer(browser, smtp_server, f"many{i}@example.org", nps=7, communication=3, improve=f"comment number {i}")
+    admin = sign_in(web)
+    url = f"/companies/{company_id()}/dashboard"
+    samples = [comment_items(admin.get(url).text) for _ in range(3)]
+    assert all(len(items) == COMMENTS_SHOWN for items in samples)
+    assert len({tuple(sorted(items)) for items in samples}) > 1  # a new sample on every visit
+    assert f"{COMMENTS_SHOWN} of {total}" in admin.get(url).text
+    exported = read_csv(admin.get(f"/companies/{company_id()}/export/comments.csv"))
+    assert sorted(row[0] for row in exported[1:]) == sorted(f"comment number {i}" for i in range(total))
+
+    erase_person("many0@example.org")
+    db.session.commit()
+    exported = read_csv(admin.get(f"/companies/{company_id()}/export/comments.csv"))
+    assert len(exported) - 1 == total - 1 and ["comment number 0"] not in exported
+    for _ in range(5):
+        page = admin.get(url).text
+        assert "comment number 0<" not in page
+        assert f"{COMMENTS_SHOWN} of {total - 1}" in page

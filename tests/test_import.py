@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 
 from conftest import BAD_CSV, HEADER, SAMPLE_CSV, outcome_row
 from feedback.extensions import db
@@ -614,3 +615,34 @@ def test_a_file_that_is_not_utf8_says_how_to_save_it(runner, tmp_path):
     result = runner.invoke(args=["feedback", "import", str(path)])
     assert result.exit_code == 1
     assert "not UTF-8" in result.stderr and "CSV UTF-8" in result.stderr
+
+
+# Addresses at a domain that an earlier row already had checked (the check then skips the domain):
+# each still gets email-validator's own verdict and message.
+LOOKALIKE_ADDRESSES = [
+    ".ana@example.org", "ana.@example.org", "a..na@example.org", "ana silva@example.org", '"ana"@example.org',
+    "ana@@example.org", "Ana <ana@example.org>", "ana@example.org>", "x" * 250 + "@example.org",
+]
+
+
+def test_addresses_at_a_domain_seen_before_get_email_validators_verdict(import_csv):
+    rows = [outcome_row(candidate_email="first@example.org")]
+    rows += [outcome_row(candidate_email=address) for address in LOOKALIKE_ADDRESSES]
+
+    result = import_csv(rows, "--dry-run")
+
+    expected = []
+    for line, address in enumerate(LOOKALIKE_ADDRESSES, start=3):
+        with pytest.raises(EmailNotValidError) as error:
+            validate_email(address, check_deliverability=False)
+        expected.append((line, "candidate_email", f"{address!r} is not a valid e-mail address ({error.value})"))
+    assert problems(result) == expected
+
+
+def test_addresses_are_stored_lower_case_whichever_row_checked_the_domain(import_csv):
+    rows = [outcome_row(candidate_email="First@Example.ORG"), outcome_row(candidate_email="Second.Person@Example.ORG")]
+
+    result = import_csv(rows)
+
+    assert result.exit_code == 0, result.output
+    assert set(db.session.scalars(sa.select(Candidate.email))) == {"first@example.org", "second.person@example.org"}

@@ -136,3 +136,40 @@ def test_stage_and_outcome_are_checked(imported):
             db.session.execute(sa.insert(Application.__table__).values(values))
             db.session.flush()
         db.session.rollback()
+
+
+def test_answer_facts_migration_backfills_existing_answers(app, import_csv):
+    """Down to the revision before answer facts and up again: the copied columns and the tallies are
+    rebuilt from the stored answers, and the report reads the same."""
+    from flask_migrate import downgrade
+
+    from feedback.models import AnswerTally, Company
+    from feedback.queries.reports import company_report
+    from feedback.services.responses import submit_response
+
+    rows = [outcome_row(candidate_email=f"c{i}@example.org", application_ref=f"M-{i}", stage="interview")
+            for i in range(6)]
+    assert import_csv(rows).exit_code == 0
+    requests = db.session.scalars(sa.select(FeedbackRequest).order_by(FeedbackRequest.id)).all()
+    questions = {q.key: q.id for request in requests[:1] for q in request.survey.questions}
+    for number, request in enumerate(r for r in requests if r.audience == "candidate"):
+        submit_response(request, [{"question_id": questions["nps"], "number": 10 - number, "text": None},
+                                  {"question_id": questions["communication"], "number": 1 + number % 5, "text": None}])
+    db.session.commit()
+    company = db.session.scalar(sa.select(Company))
+    before = company_report(company, 5)
+    tallies = sorted(tuple(row) for row in db.session.execute(sa.select(AnswerTally.__table__)))
+    db.session.remove()
+
+    downgrade(revision="9637a755e900")
+    with db.engine.connect() as connection:
+        assert "answer_tallies" not in sa.inspect(connection).get_table_names()
+        assert "company_id" not in {c["name"] for c in sa.inspect(connection).get_columns("answers")}
+    upgrade()
+
+    assert company_report(db.session.get(Company, company.id), 5) == before
+    assert sorted(tuple(row) for row in db.session.execute(sa.select(AnswerTally.__table__))) == tallies
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackRequest)
+                             .where(FeedbackRequest.company_id == company.id)) == len(requests)
+    with db.engine.connect() as connection:
+        assert schema_differences(connection) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from conftest import csrf_token, links_in, outcome_row
 from feedback.models import STAGES
@@ -222,3 +223,50 @@ def test_company_names_match_case_insensitively(app, import_csv):
         report = json_report(app, spelling)
         assert report["company"] == COMPANY
         assert report["requests"]["candidate"] == {"sent": 0, "completed": 0}
+
+
+def answer_fields(client, path: str, fields: dict) -> None:
+    """Post a form with repeated fields (lists) through the real page."""
+    page = client.get(path)
+    assert page.status_code == 200, page.status_code
+    data = {"csrf_token": csrf_token(page.text), **fields}
+    response = client.post(path, data=data, follow_redirects=True)
+    assert response.status_code == 200, response.text
+    assert "Thank you" in response.text
+
+
+def test_running_tallies_give_the_same_report_as_counting_the_answers(app, import_csv, runner, client, smtp_server):
+    """The report reads answer_tallies, kept up to date answer by answer; counting the answers
+    themselves (the API snapshot's path), or recounting the tallies, gives the same figures."""
+    from feedback.extensions import db
+    from feedback.models import AnswerTally, Company, Response
+    from feedback.queries.reports import company_report
+    from feedback.services.responses import rebuild_answer_tallies
+
+    build_dataset(import_csv, runner, client, smtp_server)
+    (digest,) = [m for m in smtp_server.messages if m["To"] == CONTACT]
+    for number, path in enumerate(links_in(digest)[:3]):
+        answer_fields(client, path, {"reasons": ["technical_skills", "stronger_match"][: 1 + number % 2],
+                                     "technical_skills": str(1 + number), "reconsider": "yes" if number else "no"})
+    (withdrawn,) = [m for m in smtp_server.messages if m["To"] == "final@example.org"]
+    answer_fields(client, links_in(withdrawn)[0], {"nps": "7", "decline_reasons": ["compensation", "other_offer"]})
+
+    with app.app_context():
+        company = db.session.scalar(sa.select(Company).where(Company.name == COMPANY))
+        newest = db.session.scalar(sa.select(sa.func.max(Response.id)))
+        from_tallies = company_report(company, 5)
+        from_answers = company_report(company, 5, upto=newest)
+        live = sorted(tuple(row) for row in db.session.execute(sa.select(AnswerTally.__table__)))
+        rebuild_answer_tallies()
+        db.session.commit()
+        rebuilt = sorted(tuple(row) for row in db.session.execute(sa.select(AnswerTally.__table__)))
+        after_rebuild = company_report(company, 5)
+    assert from_tallies == from_answers == after_rebuild
+    assert live == rebuilt
+    assert from_tallies["candidate_feedback"]["responses"] == 3
+    assert from_tallies["candidate_feedback"]["reasons"] == {"technical_skills": 3, "stronger_match": 1}
+    assert from_tallies["candidate_feedback"]["bands"]["technical_skills"] == {"mean": 2.0, "n": 3}
+    assert from_tallies["candidate_feedback"]["open_to_future_roles"] == pytest.approx(2 / 3)
+    assert from_tallies["candidate_experience"]["decline_reasons"] == {"compensation": 1, "other_offer": 1}
+    # the other company's answer is in no figure of this one
+    assert from_tallies["candidate_experience"]["responses"] == len(INTERVIEW_NPS) + len(SCREEN_NPS) + 1

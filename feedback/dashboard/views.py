@@ -20,6 +20,7 @@ from . import bp
 
 ALL_ROLES = ("admin", "recruiter", "company")
 SHORTFALL_COUNT = 3
+COMMENTS_SHOWN = 50  # a random sample on the page; the CSV export holds every comment
 
 
 def _dashboard_data(company_id: int) -> dict:
@@ -35,23 +36,20 @@ def _dashboard_data(company_id: int) -> dict:
     }
     if not enough:
         return data
-    nps, nps_n, questions = figures.question_figures(flt)
+    found = figures.snapshot_figures(flt, responses, k)
     benchmark = figures.benchmark_means(company.id, k)
-    for question in questions:
-        question.benchmark = (benchmark or {}).get(question.key)
+    questions = figures.with_benchmark(found["questions"], benchmark)
     answered = [q for q in questions if q.mean is not None]
     if benchmark:
         shortfalls = sorted((q for q in answered if q.gap is not None and q.gap < 0), key=lambda q: q.gap)
     else:
         shortfalls = sorted(answered, key=lambda q: q.mean)
     data |= {
-        "nps": nps, "nps_n": nps_n, "questions": questions, "benchmark": benchmark,
+        "nps": found["nps"], "nps_n": found["nps_n"], "questions": questions, "benchmark": benchmark,
         "shortfalls": shortfalls[:SHORTFALL_COUNT],
-        "by_stage": figures.breakdown(flt, "stage", k),
-        "by_position": figures.breakdown(flt, "position", k),
-        "by_month": figures.breakdown(flt, "month", k),
-        "decline_reasons": figures.choice_counts(flt, "decline_reasons"),
-        "comments": figures.comments(flt),
+        "by_stage": found["by_stage"], "by_position": found["by_position"], "by_month": found["by_month"],
+        "decline_reasons": found["decline_reasons"],
+        **dict(zip(("comments", "comment_count"), figures.comments(flt, limit=COMMENTS_SHOWN))),
     }
     return data
 
@@ -110,5 +108,5 @@ def export_comments(company_id: int):  # noqa: ANN201
     """The anonymised free-text answers as CSV, random order, only above the threshold."""
     data = _dashboard_data(company_id)
     _record_export(data, "comments")
-    comments = data.get("comments", []) if data["enough"] else []
+    comments = figures.comments(data["filter"], limit=None)[0] if data["enough"] else []
     return csv_response(_filename(data["company"].name, "comments"), ["comment"], ([text] for text in comments))

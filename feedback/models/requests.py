@@ -20,10 +20,14 @@ class FeedbackRequest(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("application_id", "audience"),
         sa.CheckConstraint("audience IN ('candidate', 'company')", name="audience"),
+        # Covers the report's and dashboard's per-company counts of mailed and answered requests.
+        sa.Index("ix_feedback_requests_company_counts", "company_id", "audience", "first_sent_at", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id", ondelete="CASCADE"))
+    # The application's company, copied so that per-company counts need no join.
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))
     survey_id: Mapped[int] = mapped_column(sa.ForeignKey("surveys.id"))
     audience: Mapped[str] = mapped_column(sa.String(20))
     recipient_email: Mapped[str | None] = mapped_column(sa.String(320), index=True)

@@ -37,17 +37,47 @@ class Response(db.Model):
 
 
 class Answer(db.Model):
-    """One answer to one question: numeric questions fill ``number`` so SQL can average them."""
+    """One answer to one question: numeric questions fill ``number`` so SQL can average them.
+
+    The response's company, audience and stage are copied onto each answer, so that a company's
+    aggregates read one index (``ix_answers_facts``, which covers them) instead of joining
+    responses row by row: the report and the dashboard then cost what the company's own answers
+    cost, whatever the size of the table.
+    """
 
     __tablename__ = "answers"
     __table_args__ = (
         sa.CheckConstraint("number IS NOT NULL OR text IS NOT NULL", name="has_value"),
         sa.Index("ix_answers_response_question", "response_id", "question_id"),
+        sa.Index("ix_answers_facts", "company_id", "audience", "question_id", "stage", "number", "response_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(sa.ForeignKey("responses.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(sa.ForeignKey("questions.id"), index=True)
+    # Copies of the response's columns (see the class docstring); the response's keys govern deletion.
+    company_id: Mapped[int]
+    audience: Mapped[str] = mapped_column(sa.String(20))
+    stage: Mapped[str] = mapped_column(sa.String(20))
     number: Mapped[int | None]
     # A choice's code (one row per chosen option) or free text.
     text: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AnswerTally(db.Model):
+    """How often each value was given to each question, per company, audience and stage.
+
+    Kept up to date in the transaction that stores the answers (services/responses.py), so that
+    the company report reads a few hundred rows however many answers there are. Numeric answers
+    are tallied by their number, choices by their code; free text is not tallied.
+    """
+
+    __tablename__ = "answer_tallies"
+
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
+    audience: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    stage: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("questions.id"), primary_key=True)
+    # The number as text ("0" to "10"), or the choice's code.
+    value: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    count: Mapped[int]

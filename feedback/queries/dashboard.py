@@ -5,9 +5,13 @@ Every figure about candidate answers obeys the response threshold: a group with 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import random
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..extensions import db
 from ..models import Answer, Position, Question, Response
@@ -16,6 +20,20 @@ from .filters import ResponseFilter, month_of
 from .reports import DETRACTOR_MAX, PROMOTER_MIN
 
 BENCHMARK_MIN_COMPANIES = 3
+FIGURES_CACHE_SIZE = 512
+
+
+def app_cache(name: str) -> OrderedDict:
+    """A cache of figures kept on the app (so per process, and new with every app), bounded by
+    FIGURES_CACHE_SIZE entries where entries can pile up."""
+    return current_app.extensions.setdefault("feedback_figures", {}).setdefault(name, OrderedDict())
+
+
+def _remember(cache: OrderedDict, key: tuple, value):  # noqa: ANN001, ANN202
+    cache[key] = value
+    if len(cache) > FIGURES_CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
 
 
 @dataclass
@@ -58,14 +76,19 @@ def snapshot_filter(flt: ResponseFilter, min_responses: int) -> tuple[ResponseFi
     """
     total = response_count(flt)
     counted = (total // min_responses) * min_responses if min_responses > 0 else total
-    # Always one cutoff query (even when it changes nothing), so a page costs the same number of
-    # queries whatever the count.
-    cutoff = db.session.scalar(
-        sa.select(Response.id).where(*flt.conditions()).order_by(Response.id).offset(max(counted - 1, 0)).limit(1)
-    )
-    if counted == 0 or counted == total:
+    if counted == 0:
         return flt, counted, total
-    return flt.with_(max_response_id=cutoff), counted, total
+    # Responses are never deleted (erasure keeps them; only a company's removal takes its own), so
+    # a filter with the same number of responses holds the same responses and its cutoff is kept.
+    key = (flt, total, counted)
+    cutoffs = app_cache("cutoffs")
+    if key not in cutoffs:
+        _remember(cutoffs, key, db.session.scalar(
+            sa.select(Response.id).where(*flt.conditions()).order_by(Response.id).offset(counted - 1).limit(1)
+        ))
+    # Set even when every response counts: (filter, cutoff, count) then names one fixed set of
+    # responses, which is what snapshot_figures() keys its cache on.
+    return flt.with_(max_response_id=cutoffs[key]), counted, total
 
 
 def _nps(n: int, promoters: int, detractors: int) -> float | None:
@@ -74,13 +97,13 @@ def _nps(n: int, promoters: int, detractors: int) -> float | None:
 
 def question_figures(flt: ResponseFilter) -> tuple[float | None, int, list[QuestionFigure]]:
     """NPS, NPS answer count and each Likert question's mean, n and 1-5 distribution."""
-    rows = db.session.execute(
+    rows = db.session.execute(flt.answers(
         sa.select(Question.key, Answer.number, sa.func.count())
-        .join(Answer, Answer.question_id == Question.id)
-        .join(Response, Response.id == Answer.response_id)
-        .where(*flt.conditions(), Answer.number.is_not(None), Question.key.in_(("nps", *LIKERT_KEYS)))
+        .select_from(Answer)
+        .join(Question, Question.id == Answer.question_id)
+        .where(Answer.number.is_not(None), Question.key.in_(("nps", *LIKERT_KEYS)))
         .group_by(Question.key, Answer.number)
-    ).all()
+    )).all()
     distributions: dict[str, dict[int, int]] = {key: {} for key in ("nps", *LIKERT_KEYS)}
     for key, number, count in rows:
         distributions[key][int(number)] = count
@@ -97,7 +120,7 @@ def question_figures(flt: ResponseFilter) -> tuple[float | None, int, list[Quest
     return _nps(nps_n, promoters, detractors), nps_n, figures
 
 
-_BENCHMARK_CACHE: dict[tuple, dict[str, float] | None] = {}
+BENCHMARK_MAX_AGE = 300.0  # seconds
 
 
 def benchmark_means(company_id: int, min_responses: int) -> dict[str, float] | None:
@@ -105,18 +128,17 @@ def benchmark_means(company_id: int, min_responses: int) -> dict[str, float] | N
 
     None unless at least BENCHMARK_MIN_COMPANIES other companies each have ``min_responses``.
     Pooling every other company's answers is the costliest figure on the page, so it is kept per
-    process and recomputed only when the candidate responses change (their count, newest id or time).
+    process: recomputed when a response is added (the newest response id, one index lookup) and
+    at the latest after BENCHMARK_MAX_AGE seconds (a response committed after a newer one).
     """
-    count, newest, latest = db.session.execute(
-        sa.select(sa.func.count(), sa.func.max(Response.id), sa.func.max(Response.submitted_at))
-        .where(Response.audience == "candidate")
-    ).one()
-    key = (str(db.engine.url), company_id, min_responses, count, newest, str(latest))
-    if key not in _BENCHMARK_CACHE:
-        if len(_BENCHMARK_CACHE) > 1000:
-            _BENCHMARK_CACHE.clear()
-        _BENCHMARK_CACHE[key] = _pooled_benchmark(company_id, min_responses)
-    return _BENCHMARK_CACHE[key]
+    newest = db.session.scalar(sa.select(sa.func.max(Response.id)))
+    key = (company_id, min_responses, newest)
+    now = time.monotonic()
+    cache = app_cache("benchmark")
+    cached = cache.get(key)
+    if cached is None or now - cached[0] > BENCHMARK_MAX_AGE:
+        cached = _remember(cache, key, (now, _pooled_benchmark(company_id, min_responses)))
+    return cached[1]
 
 
 def _pooled_benchmark(company_id: int, min_responses: int) -> dict[str, float] | None:
@@ -139,6 +161,39 @@ def _pooled_benchmark(company_id: int, min_responses: int) -> dict[str, float] |
         .group_by(Question.key)
     ).all()
     return {key: float(total) / n for key, total, n in rows if n}
+
+
+def snapshot_figures(flt: ResponseFilter, counted: int, min_responses: int) -> dict:
+    """The dashboard's answer figures for one anonymity snapshot (see snapshot_filter).
+
+    A snapshot is a fixed set of responses, the first ``counted`` (by id) up to
+    ``flt.max_response_id``; their numeric and choice answers never change once stored, so the
+    figures are worked out once per snapshot and process and reused until the snapshot moves
+    (every ``min_responses`` new responses). The free-text comments are not kept: an erasure
+    removes them. The returned figures are shared: copy before changing them.
+    """
+    key = (flt, counted, min_responses)
+    cache = app_cache("snapshots")
+    found = cache.get(key)
+    if found is not None and flt.max_response_id is not None:
+        cache.move_to_end(key)
+        return found
+    nps, nps_n, questions = question_figures(flt)
+    found = {
+        "nps": nps, "nps_n": nps_n, "questions": questions,
+        "by_stage": breakdown(flt, "stage", min_responses),
+        "by_position": breakdown(flt, "position", min_responses),
+        "by_month": breakdown(flt, "month", min_responses),
+        "decline_reasons": choice_counts(flt, "decline_reasons"),
+    }
+    if flt.max_response_id is not None:
+        _remember(cache, key, found)
+    return found
+
+
+def with_benchmark(questions: list[QuestionFigure], benchmark: dict[str, float] | None) -> list[QuestionFigure]:
+    """Copies of the question figures with the platform benchmark filled in."""
+    return [replace(question, benchmark=(benchmark or {}).get(question.key)) for question in questions]
 
 
 def breakdown(flt: ResponseFilter, dimension: str, min_responses: int) -> list[GroupFigures]:
@@ -203,23 +258,36 @@ def positions(company_id: int) -> list[tuple[int, str]]:
 
 def choice_counts(flt: ResponseFilter, key: str) -> list[tuple[str, int]]:
     """How often each option of a multi-choice question was chosen, most frequent first."""
-    return db.session.execute(
+    return db.session.execute(flt.answers(
         sa.select(Answer.text, sa.func.count())
-        .join(Response, Response.id == Answer.response_id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(*flt.conditions(), Question.key == key, Answer.text.is_not(None))
+        .select_from(Answer)
+        .where(Answer.question_id.in_(sa.select(Question.id).where(Question.key == key)), Answer.text.is_not(None))
         .group_by(Answer.text)
         .order_by(sa.func.count().desc(), Answer.text)
-    ).all()
+    )).all()
 
 
-def comments(flt: ResponseFilter, key: str = "improve", limit: int = 200) -> list[str]:
-    """Free-text answers in random order, without anything that says who wrote them."""
-    return list(db.session.scalars(
-        sa.select(Answer.text)
-        .join(Response, Response.id == Answer.response_id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(*flt.conditions(), Question.key == key, Answer.text.is_not(None))
-        .order_by(sa.func.random())
-        .limit(limit)
-    ))
+def comments(flt: ResponseFilter, key: str = "improve", limit: int | None = 200) -> tuple[list[str], int]:
+    """(free-text answers in random order, how many there are): a random ``limit`` of them (None:
+    all), without anything that says who wrote them.
+
+    Within an anonymity snapshot the set of comments only shrinks (an erasure deletes a text), so
+    their ids are kept while their count (an index-only count) stays the same; each page draws
+    its sample from them and reads the texts by id.
+    """
+    # Free-text questions store text only (never a number), so no row is read: the count is index-only.
+    chosen = flt.answers(sa.select(Answer.id).select_from(Answer).where(
+        Answer.question_id.in_(sa.select(Question.id).where(Question.key == key))))
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(chosen.subquery()))
+    cache = app_cache("comment_ids")
+    ids = cache.get((flt, key)) if flt.max_response_id is not None else None
+    if ids is None or len(ids) != count:
+        ids = list(db.session.scalars(chosen))
+        if flt.max_response_id is not None:
+            _remember(cache, (flt, key), ids)
+    sample = ids if limit is None or limit >= len(ids) else random.sample(ids, limit)
+    if not sample:
+        return [], 0
+    texts = list(db.session.scalars(sa.select(Answer.text).where(Answer.id.in_(sample), Answer.text.is_not(None))))
+    random.shuffle(texts)
+    return texts, len(ids)

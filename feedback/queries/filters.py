@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from ..models import STAGES, Response
+from ..models import STAGES, Answer, Response
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -63,6 +63,26 @@ class ResponseFilter:
         if self.max_response_id is not None:
             conditions.append(Response.id <= self.max_response_id)
         return conditions
+
+
+    def answer_conditions(self) -> list[sa.ColumnElement] | None:
+        """WHERE conditions on Answer alone (its copies of the response's columns), or None when the
+        filter needs the responses table (position, months)."""
+        if self.position_id or self.month_from or self.month_to:
+            return None
+        conditions = [Answer.company_id == self.company_id, Answer.audience == self.audience]
+        if self.stage:
+            conditions.append(Answer.stage == self.stage)
+        if self.max_response_id is not None:
+            conditions.append(Answer.response_id <= self.max_response_id)
+        return conditions
+
+    def answers(self, select: sa.Select) -> sa.Select:
+        """``select`` (over answers) limited to this filter's responses, joining responses only if needed."""
+        conditions = self.answer_conditions()
+        if conditions is None:
+            return select.join(Response, Response.id == Answer.response_id).where(*self.conditions())
+        return select.where(*conditions)
 
 
 def _month_start(month: str) -> datetime:

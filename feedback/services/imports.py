@@ -2,26 +2,37 @@
 
 The caller validates the whole file first (services/outcomes_csv.py) and commits once after
 ``import_outcomes`` returns, so an import is one transaction: all of it or nothing.
+
+Rows are written in chunks, each with a fixed handful of statements whatever its size: one look-up
+of the candidates already known, one of the applications already known, one bulk insert per
+table. New rows get their ids before they are inserted (``bulk.IdAllocator``), so nothing is read back.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from datetime import datetime
+from itertools import chain, islice
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from ..extensions import db
-from ..models import Application, Candidate, Company, FeedbackRequest, ImportBatch, OutboxMessage, Position
+from ..models import Application, Candidate, Company, FeedbackRequest, ImportBatch, OutboxMessage, Position, Suppression
 from ..survey.definitions import CANDIDATE_EXPERIENCE, CANDIDATE_FEEDBACK
 from ..timeutil import utcnow
+from .bulk import IdAllocator, any_of, bulk_insert
 from .outcomes_csv import OutcomeRow, fold
 from .surveys import ensure_builtin_surveys
 from .suppressions import suppressed_addresses
 
 log = logging.getLogger(__name__)
-CHUNK_SIZE = 1000
+CHUNK_SIZE = 2000
+APPLICATION_COLUMNS = ("id", "company_id", "position_id", "candidate_id", "import_batch_id", "stage", "outcome",
+                       "decided_on", "application_ref", "contact_email", "created_at")
+REQUEST_COLUMNS = ("id", "application_id", "company_id", "survey_id", "audience", "recipient_email", "created_at")
+MESSAGE_COLUMNS = ("kind", "request_id", "to_address", "status", "next_attempt_at", "created_at")
 
 
 @dataclass
@@ -55,20 +66,29 @@ def _chunks(rows: Iterable[OutcomeRow], size: int) -> Iterator[list[OutcomeRow]]
 class _Directory:
     """Companies, positions and candidates by their folded names, created as needed."""
 
-    def __init__(self) -> None:
+    def __init__(self, ids: IdAllocator) -> None:
+        self.ids = ids
         self.companies = {fold(name): id_ for id_, name in db.session.execute(sa.select(Company.id, Company.name))}
         self.positions: dict[tuple[int, str], int] = {}
+        self.by_text: dict[tuple, int] = {}  # the same spellings repeat on many rows: fold each once
 
     def company_id(self, name: str) -> int:
-        key = fold(name)
-        if key not in self.companies:
-            company = Company(name=name)
-            db.session.add(company)
-            db.session.flush()
-            self.companies[key] = company.id
-        return self.companies[key]
+        if (id_ := self.by_text.get((name,))) is None:
+            key = fold(name)
+            if key not in self.companies:
+                company = Company(name=name)
+                db.session.add(company)
+                db.session.flush()
+                self.companies[key] = company.id
+            id_ = self.by_text[(name,)] = self.companies[key]
+        return id_
 
     def position_id(self, company_id: int, title: str) -> int:
+        if (id_ := self.by_text.get((company_id, title))) is None:
+            id_ = self.by_text[(company_id, title)] = self._position_id(company_id, title)
+        return id_
+
+    def _position_id(self, company_id: int, title: str) -> int:
         key = (company_id, fold(title))
         if key not in self.positions:
             for id_, existing in db.session.execute(
@@ -82,50 +102,76 @@ class _Directory:
             self.positions[key] = position.id
         return self.positions[key]
 
-    def candidate_ids(self, rows: list[OutcomeRow]) -> dict[str, int]:
+    def candidate_ids(self, rows: list[OutcomeRow], now: datetime) -> tuple[dict[str, int], set[int]]:
+        """Each row's candidate id by address (new candidates created), and the ids that existed before."""
         names = {row.candidate_email: row.candidate_name for row in rows}
         ids = dict(
-            db.session.execute(sa.select(Candidate.email, Candidate.id).where(Candidate.email.in_(list(names)))).all()
+            db.session.execute(sa.select(Candidate.email, Candidate.id).where(any_of(Candidate.email, names))).all()
         )
-        missing = [{"email": email, "name": names[email]} for email in names if email not in ids]
-        if missing:
-            # Plain executemany, then one look-up: RETURNING with ordered rows is quadratic on SQLite.
-            db.session.execute(sa.insert(Candidate.__table__), missing)
-            ids.update(dict(db.session.execute(
-                sa.select(Candidate.email, Candidate.id).where(Candidate.email.in_([m["email"] for m in missing]))
-            ).all()))
-        return ids
+        existing = set(ids.values())
+        missing = [email for email in names if email not in ids]
+        new_ids = self.ids.take(Candidate.__table__, len(missing))
+        bulk_insert(Candidate.__table__, ("id", "email", "name", "created_at"),
+                [(id_, email, names[email], now) for id_, email in zip(new_ids, missing)])
+        ids.update(zip(missing, new_ids))
+        return ids, existing
 
 
-def _known_identities(rows: list[dict]) -> set[tuple]:
-    """Identities among ``rows`` (application column values) that the database already holds."""
+def _identity(values: tuple) -> tuple:
+    """An application's identity (CONTRACT §4) from its values (APPLICATION_COLUMNS without the id)."""
+    company_id, position_id, candidate_id, _batch, _stage, _outcome, decided_on, ref = values[:8]
+    if ref:
+        return ("ref", company_id, ref)
+    return ("key", company_id, position_id, candidate_id, decided_on)
+
+
+def _known_identities(rows: list[tuple], existing_candidates: set[int]) -> set[tuple]:
+    """Identities among ``rows`` (application values without id) that the database already holds.
+
+    A natural key can only be known for a candidate who existed before this chunk.
+    """
     known: set[tuple] = set()
-    with_ref = [row for row in rows if row["application_ref"]]
-    without_ref = [row for row in rows if not row["application_ref"]]
-    if with_ref:
-        refs = {row["application_ref"] for row in with_ref}
-        companies = {row["company_id"] for row in with_ref}
-        for company_id, ref in db.session.execute(
-            sa.select(Application.company_id, Application.application_ref).where(
-                Application.company_id.in_(companies), Application.application_ref.in_(refs)
-            )
-        ):
-            known.add(("ref", company_id, ref))
-    if without_ref:
-        candidates = {row["candidate_id"] for row in without_ref}
+    refs = {(row[0], row[7]) for row in rows if row[7]}
+    if refs:
+        known.update(("ref", company_id, ref) for company_id, ref in _known_refs(refs))
+    candidates = {row[2] for row in rows if not row[7] and row[2] in existing_candidates}
+    if candidates:
         for company_id, position_id, candidate_id, decided_on in db.session.execute(
             sa.select(
                 Application.company_id, Application.position_id, Application.candidate_id, Application.decided_on
-            ).where(Application.candidate_id.in_(candidates), Application.application_ref.is_(None))
+            ).where(any_of(Application.candidate_id, candidates), Application.application_ref.is_(None))
         ):
             known.add(("key", company_id, position_id, candidate_id, decided_on))
     return known
 
 
-def _identity(row: dict) -> tuple:
-    if row["application_ref"]:
-        return ("ref", row["company_id"], row["application_ref"])
-    return ("key", row["company_id"], row["position_id"], row["candidate_id"], row["decided_on"])
+def _known_refs(pairs: set[tuple[int, str]]) -> sa.Result:
+    """Those (company id, application ref) pairs that the database holds, one index look-up each.
+
+    The pairs are joined as a table (``company_id IN … AND application_ref IN …`` would probe every
+    company with every ref): VALUES on SQLite, two arrays (one parameter each) on PostgreSQL. The
+    partial unique index on (company_id, application_ref) serves the look-ups.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        # Built by hand: compiling 1,000 bound values through Core cost more than running the query.
+        return db.session.connection().exec_driver_sql(
+            f"WITH keys(company_id, application_ref) AS (VALUES {', '.join(['(?, ?)'] * len(pairs))}) "
+            "SELECT applications.company_id, applications.application_ref FROM applications JOIN keys "
+            "ON applications.company_id = keys.company_id AND applications.application_ref = keys.application_ref "
+            "WHERE applications.application_ref IS NOT NULL",
+            tuple(chain.from_iterable(pairs)),
+        )
+    companies, refs = zip(*pairs)
+    keys = sa.func.unnest(
+        sa.bindparam(None, list(companies), type_=postgresql.ARRAY(sa.Integer)),
+        sa.bindparam(None, list(refs), type_=postgresql.ARRAY(sa.String)),
+    ).table_valued("company_id", "application_ref").render_derived(name="keys")
+    return db.session.execute(
+        sa.select(Application.company_id, Application.application_ref)
+        .join(keys, sa.and_(Application.company_id == keys.c.company_id,
+                            Application.application_ref == keys.c.application_ref))
+        .where(Application.application_ref.is_not(None))
+    )
 
 
 def import_outcomes(
@@ -142,33 +188,26 @@ def import_outcomes(
     db.session.add(batch)
     db.session.flush()
     summary = ImportSummary(batch_id=batch.id)
-    directory = _Directory()
+    ids = IdAllocator()
+    directory = _Directory(ids)
 
     for chunk in _chunks(rows, CHUNK_SIZE):
         summary.rows_read += len(chunk)
-        candidate_ids = directory.candidate_ids(chunk)
-        values = []
+        now = utcnow()
+        candidate_ids, existing_candidates = directory.candidate_ids(chunk, now)
+        applications = []  # (application values without id, the candidate's address)
         for row in chunk:
             company_id = directory.company_id(row.company)
-            values.append(
-                {
-                    "company_id": company_id,
-                    "position_id": directory.position_id(company_id, row.position),
-                    "candidate_id": candidate_ids[row.candidate_email],
-                    "import_batch_id": batch.id,
-                    "stage": row.stage,
-                    "outcome": row.outcome,
-                    "decided_on": row.decided_on,
-                    "application_ref": row.application_ref,
-                    "contact_email": row.company_contact_email,
-                    "_candidate_email": row.candidate_email,
-                }
-            )
-        known = _known_identities(values)
-        new = [value for value in values if _identity(value) not in known]
-        summary.rows_known += len(values) - len(new)
+            applications.append(((
+                company_id, directory.position_id(company_id, row.position), candidate_ids[row.candidate_email],
+                batch.id, row.stage, row.outcome, row.decided_on, row.application_ref, row.company_contact_email,
+                now,
+            ), row.candidate_email))
+        known = _known_identities([values for values, _ in applications], existing_candidates)
+        new = [(values, email) for values, email in applications if _identity(values) not in known]
+        summary.rows_known += len(applications) - len(new)
         if new:
-            _create_applications(new, surveys, summary)
+            _create_applications(new, surveys, ids, summary, now)
         if on_progress:
             on_progress(len(chunk))
 
@@ -186,70 +225,36 @@ def import_outcomes(
     return summary
 
 
-def _create_applications(new: list[dict], surveys: dict, summary: ImportSummary) -> None:
-    now = utcnow()
-    # Core inserts of the tables (one multi-row statement per batch), not the ORM's row-by-row path.
-    db.session.execute(
-        sa.insert(Application.__table__),
-        [{k: v for k, v in value.items() if not k.startswith("_")} | {"created_at": now} for value in new],
-    )
-    # Read the new ids back by each application's identity (unique in the schema), not by position.
-    created = {
-        _identity(row._asdict()): row.id
-        for row in db.session.execute(
-            sa.select(Application.id, Application.company_id, Application.position_id, Application.candidate_id,
-                      Application.decided_on, Application.application_ref)
-            .where(Application.candidate_id.in_({value["candidate_id"] for value in new}))
-        )
-    }
-    application_ids = [created[_identity(value)] for value in new]
-    summary.applications_created += len(application_ids)
+def _create_applications(
+    new: list[tuple[tuple, str]], surveys: dict, ids: IdAllocator, summary: ImportSummary, now: datetime
+) -> None:
+    """Insert the new applications (values, candidate address), their requests and queued e-mails."""
+    application_ids = ids.take(Application.__table__, len(new))
+    applications = [(id_, *values) for id_, (values, _email) in zip(application_ids, new)]
+    bulk_insert(Application.__table__, APPLICATION_COLUMNS, applications)
+    summary.applications_created += len(applications)
 
-    requests = []
-    for application_id, value in zip(application_ids, new):
-        requests.append(
-            {
-                "application_id": application_id,
-                "survey_id": surveys[CANDIDATE_EXPERIENCE].id,
-                "audience": "candidate",
-                "recipient_email": value["_candidate_email"],
-                "created_at": now,
-            }
-        )
-        if value["outcome"] == "rejected":
-            requests.append(
-                {
-                    "application_id": application_id,
-                    "survey_id": surveys[CANDIDATE_FEEDBACK].id,
-                    "audience": "company",
-                    "recipient_email": value["contact_email"],
-                    "created_at": now,
-                }
-            )
-    db.session.execute(sa.insert(FeedbackRequest.__table__), requests)
-    by_application = {
-        (application_id, audience): request_id
-        for request_id, application_id, audience in db.session.execute(
-            sa.select(FeedbackRequest.id, FeedbackRequest.application_id, FeedbackRequest.audience)
-            .where(FeedbackRequest.application_id.in_(application_ids))
-        )
-    }
-    request_ids = [by_application[(request["application_id"], request["audience"])] for request in requests]
+    candidate_survey, company_survey = surveys[CANDIDATE_EXPERIENCE].id, surveys[CANDIDATE_FEEDBACK].id
+    requests = []  # REQUEST_COLUMNS without the id
+    for application, (_values, candidate_email) in zip(applications, new):
+        application_id, company_id, outcome, contact_email = (application[i] for i in (0, 1, 6, 9))
+        requests.append((application_id, company_id, candidate_survey, "candidate", candidate_email, now))
+        if outcome == "rejected":
+            requests.append((application_id, company_id, company_survey, "company", contact_email, now))
+    request_ids = ids.take(FeedbackRequest.__table__, len(requests))
+    requests = [(id_, *values) for id_, values in zip(request_ids, requests)]
+    bulk_insert(FeedbackRequest.__table__, REQUEST_COLUMNS, requests)
 
-    suppressed = suppressed_addresses(request["recipient_email"] for request in requests)
-    messages = [
-        {
-            "kind": "invitation",
-            "request_id": request_id,
-            "to_address": request["recipient_email"],
-            "status": "queued",
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for request_id, request in zip(request_ids, requests)
-        if request["recipient_email"] not in suppressed
-    ]
+    suppressed = _suppressed([request[5] for request in requests])
+    messages = [("invitation", request[0], request[5], "queued", now, now)
+                for request in requests if request[5] not in suppressed]
     summary.suppressed += len(requests) - len(messages)
-    if messages:
-        db.session.execute(sa.insert(OutboxMessage.__table__), messages)
+    bulk_insert(OutboxMessage.__table__, MESSAGE_COLUMNS, messages)
     summary.requests_queued += len(messages)
+
+
+def _suppressed(addresses: list[str]) -> set[str]:
+    """Those of ``addresses`` on the suppression list; an empty list spares hashing each address."""
+    if db.session.scalar(sa.select(Suppression.id).limit(1)) is None:
+        return set()
+    return suppressed_addresses(addresses)

@@ -6,21 +6,21 @@ import logging
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import AdviceReview, Answer, Question, Response, User
+from ..models import AdviceReview, Answer, Question, User
 from ..timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def queue_advice_for_review(response: Response) -> AdviceReview | None:
+def queue_advice_for_review(response_id: int, company_id: int) -> AdviceReview | None:
     """Put a company response's `strengthen` text in the review queue. Flushes."""
     answer_id = db.session.scalar(
         sa.select(Answer.id).join(Question, Question.id == Answer.question_id)
-        .where(Answer.response_id == response.id, Question.key == "strengthen")
+        .where(Answer.response_id == response_id, Question.key == "strengthen")
     )
     if answer_id is None:
         return None
-    review = AdviceReview(answer_id=answer_id, company_id=response.company_id, status="pending")
+    review = AdviceReview(answer_id=answer_id, company_id=company_id, status="pending")
     db.session.add(review)
     db.session.flush()
     return review

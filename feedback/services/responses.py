@@ -6,9 +6,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
-from ..models import Answer, FeedbackRequest, OutboxMessage, Response
+from ..models import Answer, AnswerTally, FeedbackRequest, OutboxMessage, Question, Response
+from ..queries.questions import question_of
 from ..timeutil import utcnow
 from .moderation import queue_advice_for_review
 from .suppressions import is_suppressed
@@ -32,15 +35,12 @@ def submit_response(request: FeedbackRequest, answers: list[dict]) -> Response:
     """Use the request's link up and store its answers; raise AlreadyAnswered if it was used.
 
     One conditional UPDATE claims the link, so of two concurrent submissions exactly one wins;
-    the unique request_id on responses backs it up. Flushes; the caller commits.
+    the unique request_id on responses backs it up. Returns the stored response (with its id,
+    not added to the session). Flushes; the caller commits.
     """
     now = utcnow()
-    claimed = db.session.execute(
-        sa.update(FeedbackRequest)
-        .where(FeedbackRequest.id == request.id, FeedbackRequest.answered_at.is_(None))
-        .values(answered_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    statements = _statements()
+    claimed = db.session.execute(statements["claim"], {"answered_request": request.id, "now": now}).rowcount
     if claimed != 1:
         raise AlreadyAnswered(request.id)
     application = request.application
@@ -54,22 +54,88 @@ def submit_response(request: FeedbackRequest, answers: list[dict]) -> Response:
         outcome=application.outcome,
         submitted_at=now,
     )
-    db.session.add(response)
-    db.session.flush()
+    # Core INSERTs (no unit of work to flush): the response, then every answer in one executemany.
+    values = {column: getattr(response, column) for column in _RESPONSE_COLUMNS}
+    response.id = db.session.execute(statements["response"], values).scalar_one()
     if answers:
-        db.session.execute(sa.insert(Answer), [answer | {"response_id": response.id} for answer in answers])
+        copied = {"response_id": response.id, "company_id": response.company_id, "audience": response.audience,
+                  "stage": response.stage}
+        db.session.execute(statements["answers"], [{"number": None, "text": None} | answer | copied for answer in answers])
+        _tally(response, answers, statements["tally"])
     # Nothing left to remind about.
-    db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.request_id == request.id, OutboxMessage.status == "queued",
-               OutboxMessage.kind != "invitation")
-        .values(status="cancelled", last_error="answered")
-        .execution_options(synchronize_session=False)
-    )
+    db.session.execute(statements["cancel_reminders"], {"answered_request": request.id})
     if request.audience == "company":
-        queue_advice_for_review(response)
+        queue_advice_for_review(response.id, response.company_id)
     log.info("feedback request %s answered (%s answers)", request.id, len(answers))
     return response
+
+
+_RESPONSE_COLUMNS = ("request_id", "survey_id", "audience", "company_id", "position_id", "stage", "outcome",
+                     "submitted_at")
+
+
+def _statements() -> dict[str, sa.Executable]:
+    """submit_response's statements, built once per dialect (building them costs more than running them)."""
+    dialect = db.engine.dialect.name
+    if dialect not in _STATEMENTS:
+        requests, outbox = FeedbackRequest.__table__, OutboxMessage.__table__
+        upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(AnswerTally.__table__)
+        _STATEMENTS[dialect] = {
+            "claim": sa.update(requests)
+            .where(requests.c.id == sa.bindparam("answered_request"), requests.c.answered_at.is_(None))
+            .values(answered_at=sa.bindparam("now")),
+            "response": sa.insert(Response.__table__).returning(Response.__table__.c.id),
+            "answers": sa.insert(Answer.__table__),
+            "tally": upsert.on_conflict_do_update(
+                index_elements=["company_id", "audience", "stage", "question_id", "value"],
+                set_={"count": AnswerTally.__table__.c.count + upsert.excluded["count"]},
+            ),
+            "cancel_reminders": sa.update(outbox)
+            .where(outbox.c.request_id == sa.bindparam("answered_request"), outbox.c.status == "queued",
+                   outbox.c.kind != "invitation")
+            .values(status="cancelled", last_error="answered"),
+        }
+    return _STATEMENTS[dialect]
+
+
+_STATEMENTS: dict[str, dict[str, sa.Executable]] = {}
+
+
+def _tally(response: Response, answers: list[dict], upsert: sa.Executable) -> None:
+    """Add the answers to the running tallies (answer_tallies) in the same transaction.
+
+    Rows are upserted in key order, so two submissions for the same company never lock them in
+    opposite orders (no deadlock on PostgreSQL).
+    """
+    counts: dict[tuple[int, str], int] = {}
+    for answer in answers:
+        if answer["number"] is not None:
+            value = str(answer["number"])
+        elif question_of(answer["question_id"])[1] == "choices":
+            value = answer["text"]
+        else:
+            continue
+        counts[(answer["question_id"], value)] = counts.get((answer["question_id"], value), 0) + 1
+    if counts:
+        rows = [{"company_id": response.company_id, "audience": response.audience, "stage": response.stage,
+                 "question_id": question_id, "value": value, "count": count}
+                for (question_id, value), count in sorted(counts.items())]
+        db.session.execute(upsert, rows)
+
+
+def rebuild_answer_tallies() -> int:
+    """Recount answer_tallies from the answers (after a bulk load that bypassed submit_response).
+    Returns the number of tally rows. Flushes; the caller commits."""
+    db.session.execute(sa.delete(AnswerTally))
+    value = sa.case((Answer.number.is_not(None), sa.cast(Answer.number, sa.String(60))), else_=Answer.text)
+    db.session.execute(sa.insert(AnswerTally).from_select(
+        ["company_id", "audience", "stage", "question_id", "value", "count"],
+        sa.select(Answer.company_id, Answer.audience, Answer.stage, Answer.question_id, value, sa.func.count())
+        .join(Question, Question.id == Answer.question_id)
+        .where(sa.or_(Answer.number.is_not(None), Question.kind == "choices"))
+        .group_by(Answer.company_id, Answer.audience, Answer.stage, Answer.question_id, value),
+    ))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(AnswerTally))
 
 
 def request_fresh_link(request: FeedbackRequest) -> bool:
