@@ -35,13 +35,14 @@ def add_security_headers(response):  # noqa: ANN001, ANN201
 
 
 def _strict_utf8(raw: bytes) -> bool:
-    """True when every key and value of a query string or urlencoded body decodes as UTF-8."""
-    for pair in raw.split(b"&"):
-        for piece in pair.split(b"=", 1):
-            try:
-                unquote_to_bytes(piece.replace(b"+", b" ")).decode("utf-8")
-            except UnicodeDecodeError:
-                return False
+    """True when every key and value of a query string or urlencoded body decodes as UTF-8.
+
+    Decoded in one go: the separators (& and =) are ASCII, so no multi-byte sequence can span two
+    pieces, and the whole decodes exactly when each piece does."""
+    try:
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
     return True
 
 

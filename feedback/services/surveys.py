@@ -1,7 +1,10 @@
 """Keeping the stored surveys in step with their built-in definitions."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
+from flask import current_app
 
 from ..extensions import db
 from ..models import Question, Survey
@@ -53,3 +56,46 @@ def ensure_builtin_surveys() -> dict[str, Survey]:
             )
         surveys[spec["key"]] = survey
     return surveys
+
+
+@dataclass(frozen=True)
+class StoredQuestion:
+    """A stored question's fields, read once (a stored version never changes)."""
+
+    id: int
+    key: str
+    position: int
+    kind: str
+    prompt: str
+    help_text: str | None
+    required: bool
+    options: list | None
+    max_length: int | None
+
+
+@dataclass(frozen=True)
+class StoredSurvey:
+    """A stored survey version with its questions in order, as the form pages need them."""
+
+    id: int
+    key: str
+    version: int
+    audience: str
+    title: str
+    questions: tuple[StoredQuestion, ...]
+
+
+def stored_survey(survey_id: int) -> StoredSurvey | None:
+    """The survey version with this id, kept on the app after its first read: the link pages then
+    cost no query for the survey and its questions."""
+    cache = current_app.extensions.setdefault("feedback_surveys", {})
+    if survey_id not in cache:
+        survey = db.session.get(Survey, survey_id)
+        if survey is None:
+            return None
+        cache[survey_id] = StoredSurvey(
+            id=survey.id, key=survey.key, version=survey.version, audience=survey.audience, title=survey.title,
+            questions=tuple(StoredQuestion(**{name: getattr(q, name) for name in StoredQuestion.__dataclass_fields__})
+                            for q in survey.questions),
+        )
+    return cache[survey_id]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db, limiter
 from ..models import STAGE_LABELS, Application, FeedbackRequest
 from ..services.responses import AlreadyAnswered, link_expires_at, request_fresh_link, submit_response
+from ..services.surveys import stored_survey
 from ..timeutil import utcnow
 from ..tokens import LinkCheck, read_feedback_link_token
 from . import bp
@@ -21,20 +22,22 @@ def _load(token: str) -> tuple[FeedbackRequest, LinkCheck]:
     check = read_feedback_link_token(token)
     if check is None:
         abort(404)
-    # One query for the request and everything its page shows (the survey's questions follow in one more).
-    feedback_request = db.session.scalar(
-        sa.select(FeedbackRequest)
-        .where(FeedbackRequest.id == check.request_id)
-        .options(
-            joinedload(FeedbackRequest.application).joinedload(Application.company),
-            joinedload(FeedbackRequest.application).joinedload(Application.position),
-            joinedload(FeedbackRequest.application).joinedload(Application.candidate),
-            joinedload(FeedbackRequest.survey),
-        )
-    )
+    # One query for the request and everything its page shows (the survey comes from stored_survey).
+    feedback_request = db.session.scalar(_REQUEST_WITH_PAGE, {"request_id": check.request_id})
     if feedback_request is None or feedback_request.link_issued_at is None:
         abort(404)
     return feedback_request, check
+
+
+_REQUEST_WITH_PAGE = (
+    sa.select(FeedbackRequest)
+    .where(FeedbackRequest.id == sa.bindparam("request_id"))
+    .options(
+        joinedload(FeedbackRequest.application).joinedload(Application.company),
+        joinedload(FeedbackRequest.application).joinedload(Application.position),
+        joinedload(FeedbackRequest.application).joinedload(Application.candidate),
+    )
+)
 
 
 def _expired(feedback_request: FeedbackRequest, check: LinkCheck) -> bool:
@@ -62,12 +65,14 @@ def answer(token: str):  # noqa: ANN201
     if refusal is not None:
         return refusal
     application = feedback_request.application
-    survey = feedback_request.survey
+    survey = stored_survey(feedback_request.survey_id)
     questions = applicable_questions(survey, application)
     form = survey_form_class(survey, application)()
     status = 200
     if request.method == "POST":
         if form.validate():
+            # Read before the commit expires them (no reload after it).
+            audience, company = feedback_request.audience, application.company.name
             try:
                 submit_response(feedback_request, answers_from_form(form, questions))
                 db.session.commit()
@@ -75,8 +80,7 @@ def answer(token: str):  # noqa: ANN201
                 db.session.rollback()
                 db.session.refresh(feedback_request)
                 return render_template("survey/used.html", answered_at=feedback_request.answered_at), 410
-            return render_template("survey/thanks.html", audience=feedback_request.audience,
-                                   company=application.company.name)
+            return render_template("survey/thanks.html", audience=audience, company=company)
         status = 400
     return render_template(
         "survey/form.html",
