@@ -1,6 +1,8 @@
 """E-mail: what arrives at a real SMTP server, how the outbox records it, and what happens when SMTP fails."""
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from urllib.parse import urlsplit
 
@@ -267,3 +269,40 @@ def test_temporary_refusal_keeps_the_message_queued_for_a_later_retry(import_csv
     again = send(runner)
     assert "sent: 0, failed: 0, left: 1" in again.stdout
     assert len(smtp_server.messages) == 1
+
+
+def test_non_ascii_names_and_markup_arrive_intact_in_headers_and_both_parts(import_csv, runner, smtp_server):
+    position = "QA Engineer – Ünïcode"
+    row = outcome_row(candidate_name="Zoë Ångström", company="Café <script>", position=position)
+    assert import_csv([row]).exit_code == 0
+    assert send(runner).exit_code == 0
+
+    candidate, contact = message_to(smtp_server, CANDIDATE), message_to(smtp_server, CONTACT)
+    # encoded, it is folded over two lines: the space before "Ünïcode" must survive (Flask-Mail lost it)
+    assert str(contact["Subject"]) == f"Feedback for Zoë Ångström ({position})"
+    assert str(candidate["Subject"]) == "How was applying to Café <script>? (2 minutes)"
+    assert "Zoë Ångström" in text_part(contact) and "Zoë Ångström" in html_part(contact)
+    assert "Café <script>" in text_part(candidate)
+    assert "Café &lt;script&gt;" in html_part(candidate) and "<script>" not in html_part(candidate)
+    for message in (candidate, contact):
+        unsubscribe = "http://feedback.example" + unsubscribe_path(message)
+        for body in (text_part(message), html_part(message)):
+            assert "reply to this message" in body and unsubscribe in body  # the privacy notice
+        raw = dict(message.raw_items())
+        # as sent: the URL itself in angle brackets, which one-click unsubscribe reads as it is
+        assert raw["List-Unsubscribe"].strip() == f"<{unsubscribe}>"
+        assert all(value.isascii() for value in raw.values())  # non-ASCII only as RFC 2047 encoded words
+
+
+def test_a_body_line_longer_than_smtp_allows_arrives_whole(app):
+    from feedback.mail.mime import MessageWriter
+
+    long_line = "Zoë " + "x" * 1500  # SMTP allows 998 octets a line: sent quoted-printable instead of cut
+    with app.app_context():
+        raw = MessageWriter("Feedback <feedback@feedback.example>").message_bytes(
+            CANDIDATE, "Long", f"Hello,\n{long_line}\nBye", f"<p>{long_line}</p>", "<a@feedback.example>",
+            "http://feedback.example/u/x")
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert text_part(message).splitlines() == ["Hello,", long_line, "Bye"]
+    assert html_part(message).splitlines() == [f"<p>{long_line}</p>"]

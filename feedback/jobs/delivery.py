@@ -2,9 +2,11 @@
 
 Rows are claimed before sending (``claimed_until``; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so
 several senders never take the same row, and a sender killed mid-batch leaves its claims to run
-out: the next run delivers them. Each message is marked sent in its own commit as soon as the
-server accepted it, so a crash repeats at most the one message in flight, and its deterministic
-Message-ID lets the receiver drop that repeat.
+out: the next run delivers them. Each message is marked sent in its own commit once the server
+accepted it, at the latest while the server answers the next message's MAIL FROM (see
+sent_marks.SentMarks), so a crash repeats at most the one message in flight, and its
+deterministic Message-ID lets the receiver drop that repeat. Each message is rendered while the
+server takes in the one before it.
 """
 from __future__ import annotations
 
@@ -15,17 +17,20 @@ import socket
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db, mail
-from ..mail import OutgoingItem, load_outgoing, render_items
+from ..mail import OutgoingEmail, OutgoingItem, load_outgoing, render_items
+from ..mail.mime import MessageWriter, recipient
+from ..mail.smtp import read_verdict, send_until_verdict
 from ..models import FeedbackRequest, OutboxMessage
 from ..services.suppressions import suppress_address, suppressed_addresses
 from ..timeutil import utcnow
+from .sent_marks import SentMarks, mark_sent
 
 log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=10)
@@ -105,29 +110,6 @@ def claim_due(limit: int | None, now: datetime) -> list[list[int]]:
             key = ("single", row.id)
         units.setdefault(key, []).append(row.id)
     return list(units.values())
-
-
-def _mark_sent(items: list[OutgoingItem], now: datetime) -> None:
-    """The rows went out: sent, and each request's first send and link issue time recorded."""
-    if db.engine.dialect.name == "postgresql":
-        # Waiting for the WAL flush would cost a disk sync per message. A killed sender loses no
-        # committed mark either way; only a crash of PostgreSQL itself in the next fraction of a
-        # second could forget one, and that message would go once more with the same Message-ID.
-        db.session.execute(sa.text("SET LOCAL synchronous_commit = off"))
-    ids = [item.outbox_id for item in items]
-    db.session.execute(
-        sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-        .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1, last_error=None, claimed_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    for item in items:
-        if item.request_id is not None:
-            db.session.execute(
-                sa.update(FeedbackRequest).where(FeedbackRequest.id == item.request_id)
-                .values(first_sent_at=sa.func.coalesce(FeedbackRequest.first_sent_at, now),
-                        link_issued_at=sa.func.coalesce(FeedbackRequest.link_issued_at, item.link_issued_at))
-                .execution_options(synchronize_session=False)
-            )
 
 
 def _record_failure(ids: list[int], error: str, now: datetime, permanent: bool = False) -> None:
@@ -223,14 +205,15 @@ def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] 
         return result
     items = load_outgoing([outbox_id for unit in units for outbox_id in unit])
     suppressed = suppressed_addresses({item.to_address for item in items.values()})
-    batch = _Batch(items, suppressed, now)
     if current_app.config.get("DEV_MAILBOX"):
+        batch = _Batch(items, suppressed, now)
         for unit in units:
             _deliver_unit(None, unit, result, "dev mailbox", batch)
             if on_progress:
                 on_progress(len(unit))
         result.left = queued_count()
         return result
+    db.session.commit()  # end the read transaction: the sent marks go through a connection of their own
 
     server = f"{current_app.config['MAIL_SERVER']}:{current_app.config['MAIL_PORT']}"
     pacer = _Pacer(current_app.config.get("MAIL_MAX_PER_SECOND", 0))
@@ -240,17 +223,23 @@ def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] 
         except (OSError, smtplib.SMTPException) as exc:
             _release([outbox_id for unit in units for outbox_id in unit])
             raise MailServerUnavailable(f"cannot connect to the SMTP server {server}: {exc}", result) from exc
+        marks = None
         try:
+            marks = SentMarks()
+            batch = _Batch(items, suppressed, now, marks, MessageWriter(current_app.extensions["mail"].default_sender))
             for index, unit in enumerate(units):
                 pacer.wait()
                 try:
-                    _deliver_unit(connection, unit, result, server, batch)
+                    _deliver_unit(connection, unit, result, server, batch,
+                                  next_ids=units[index + 1] if index + 1 < len(units) else None)
                 except MailServerUnavailable:
                     _release([outbox_id for rest in units[index + 1:] for outbox_id in rest])
                     raise
                 if on_progress:
                     on_progress(len(unit))
         finally:
+            if marks is not None:
+                marks.close()
             try:
                 connection.__exit__(None, None, None)
             except (OSError, smtplib.SMTPException):
@@ -272,48 +261,113 @@ def _release(ids: list[int]) -> None:
 
 @dataclass
 class _Batch:
-    """What a run loaded once for all its messages."""
+    """What a run loaded or set up once for all its messages."""
 
     items: dict[int, OutgoingItem]
     suppressed: set[str]
     clock: datetime | None  # the caller's "now" (tests move it); None: the real time
+    marks: SentMarks | None = None  # None (the dev mailbox): marks go through the session
+    writer: MessageWriter | None = None  # None: the dev mailbox, nothing goes over SMTP
+    rendered: dict[tuple[int, ...], _Rendered] = field(default_factory=dict)  # rendered ahead
 
 
-def _deliver_unit(connection, ids: list[int], result: DeliveryResult, server: str, batch: _Batch) -> None:  # noqa: ANN001
-    """Render and send one e-mail (one row, or a contact's digest of several); commit its outcome."""
+@dataclass
+class _Rendered:
+    """One unit's e-mail, rendered (or the error that stopped it), and the time it was rendered at."""
+
+    now: datetime
+    email: OutgoingEmail | None = None
+    payload: bytes | None = None
+    error: Exception | None = None
+
+
+def _render_unit(batch: _Batch, items: list[OutgoingItem]) -> _Rendered:
+    """The e-mail for these rows, and its bytes for SMTP; errors are kept, not raised."""
+    rendered = _Rendered(now=batch.clock or utcnow())
+    try:
+        rendered.email = render_items(items, issued_at=rendered.now.replace(microsecond=0))
+        if batch.writer is not None:
+            email = rendered.email
+            rendered.payload = batch.writer.message_bytes(email.to_address, email.subject, email.body, email.html,
+                                                          email.message_id, email.unsubscribe_url)
+    except Exception as exc:  # a bad row (or a line break in a header) must not stop the batch
+        rendered.error = exc
+    return rendered
+
+
+def _unit_items(batch: _Batch, ids: list[int]) -> list[OutgoingItem]:
     items = [batch.items[outbox_id] for outbox_id in ids if outbox_id in batch.items]
-    items = [item for item in items if item.status == "queued"]
+    return [item for item in items if item.status == "queued"]
+
+
+def _render_ahead(batch: _Batch, ids: list[int] | None) -> None:
+    """Render the next e-mail while the server takes in the current one."""
+    if ids is None:
+        return
+    items = _unit_items(batch, ids)
+    if items and items[0].to_address not in batch.suppressed:
+        batch.rendered[tuple(ids)] = _render_unit(batch, items)
+
+
+def _send_bytes(connection, batch: _Batch, email: OutgoingEmail, payload: bytes,  # noqa: ANN001
+                next_ids: list[int] | None) -> None:
+    """Hand one message to the SMTP server over the batch's connection (as Flask-Mail's send would).
+
+    The previous e-mail's mark is committed while the server answers MAIL FROM, and the next
+    e-mail is rendered while it takes in this one.
+    """
+    if connection.host is None:  # MAIL_SUPPRESS_SEND
+        return
+    send_until_verdict(connection.host, batch.writer.envelope_sender, recipient(email.to_address), payload,
+                       while_mail_from_pending=batch.marks.flush)
+    _render_ahead(batch, next_ids)
+    read_verdict(connection.host)
+    connection.num_emails += 1
+    if connection.num_emails == connection.mail.max_emails:  # MAIL_MAX_EMAILS: a new connection now and then
+        connection.num_emails = 0
+        connection.host.quit()
+        connection.host = connection.configure_host()
+
+
+def _deliver_unit(connection, ids: list[int], result: DeliveryResult, server: str, batch: _Batch,  # noqa: ANN001
+                  next_ids: list[int] | None = None) -> None:
+    """Render and send one e-mail (one row, or a contact's digest of several); commit its outcome."""
+    items = _unit_items(batch, ids)
+    rendered = batch.rendered.pop(tuple(ids), None)
     if not items:
         return
     ids = [item.outbox_id for item in items]
-    now = batch.clock or utcnow()
     if items[0].to_address in batch.suppressed:
         _cancel(ids, "address unsubscribed")
         db.session.commit()
         return
-    try:
-        message = render_items(items, issued_at=now.replace(microsecond=0))
-    except Exception as exc:  # a bad row must not stop the batch
-        log.exception("outbox messages %s cannot be rendered", ids)
+    rendered = rendered or _render_unit(batch, items)
+    now, email, payload = rendered.now, rendered.email, rendered.payload
+    if rendered.error is not None:
+        exc = rendered.error
+        log.error("outbox messages %s cannot be rendered", ids, exc_info=exc)
         db.session.rollback()
         _record_failure(ids, f"cannot be rendered: {type(exc).__name__}: {exc}", now, permanent=True)
         db.session.commit()
         result.failed += len(ids)
         return
-    if connection is None:  # dev mailbox: keep the rendered message instead of sending it
+    if batch.writer is None:  # dev mailbox: keep the rendered message instead of sending it
         db.session.execute(
             sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-            .values(subject=message.subject, body_text=message.body, body_html=message.html)
+            .values(subject=email.subject, body_text=email.body, body_html=email.html)
             .execution_options(synchronize_session=False)
         )
-        _mark_sent(items, now)
+        mark_sent(db.session.connection(), items, now)
         db.session.commit()
         result.sent += len(ids)
         result.emails += 1
         return
     try:
-        connection.send(message)
+        _send_bytes(connection, batch, email, payload, next_ids)
+    except sa.exc.SQLAlchemyError:
+        raise  # the previous e-mail's mark failed: a database problem, not this message's
     except Exception as exc:
+        batch.marks.flush()  # if the failure came before MAIL FROM went out
         db.session.rollback()
         if _connection_lost(exc):
             _record_failure(ids, f"connection lost: {exc}", now)
@@ -329,7 +383,6 @@ def _deliver_unit(connection, ids: list[int], result: DeliveryResult, server: st
         log.warning("outbox messages %s not sent: %s", ids, error)
         result.failed += len(ids)
         return
-    _mark_sent(items, now)
-    db.session.commit()
+    batch.marks.defer(items, now)
     result.sent += len(ids)
     result.emails += 1

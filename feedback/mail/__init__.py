@@ -1,7 +1,8 @@
 """E-mails: one function per kind, each a plain-text and an HTML template in templates/email/.
 
 Messages are rendered from ``OutgoingItem``s: flat rows loaded for a whole batch in one query, so
-sending never walks lazy relationships message by message.
+sending never walks lazy relationships message by message. A rendered ``OutgoingEmail`` becomes bytes
+for SMTP in ``mime.MessageWriter``.
 """
 from __future__ import annotations
 
@@ -10,12 +11,23 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, render_template
-from flask_mail import Message
+from flask import current_app
 
 from ..extensions import db
 from ..models import Application, Candidate, Company, FeedbackRequest, OutboxMessage, Position
 from ..tokens import candidate_view_token, feedback_link_token, public_url, unsubscribe_token
+
+
+@dataclass
+class OutgoingEmail:
+    """One rendered e-mail: its parts and the headers that differ from message to message."""
+
+    to_address: str
+    subject: str
+    body: str
+    html: str
+    message_id: str
+    unsubscribe_url: str
 
 
 @dataclass
@@ -78,25 +90,27 @@ def _expires_on(item: OutgoingItem) -> date:
     return (item.link_issued_at + timedelta(days=days)).date()
 
 
-def _build(item: OutgoingItem, subject: str, template: str, **context) -> Message:  # noqa: ANN003
+def _render(template: str, context: dict) -> str:
+    # The e-mail templates use only what they are given: straight from the Jinja environment (its
+    # own cache), without the request context processors and signals of render_template().
+    return current_app.jinja_env.get_template(template).render(context)
+
+
+def _build(item: OutgoingItem, subject: str, template: str, **context) -> OutgoingEmail:  # noqa: ANN003
     unsubscribe = public_url(f"/u/{unsubscribe_token(item.to_address)}")
     context |= {"unsubscribe_url": unsubscribe, "recipient": item.to_address}
-    message = Message(
+    return OutgoingEmail(
+        to_address=item.to_address,
         subject=subject,
-        recipients=[item.to_address],
-        body=render_template(f"email/{template}.txt", **context),
-        html=render_template(f"email/{template}.html", **context),
-        extra_headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Auto-Submitted": "auto-generated",
-        },
+        body=_render(f"email/{template}.txt", context),
+        # Lines of only spaces mean nothing in HTML; leaving them out spares the SMTP server work.
+        html="\n".join(line for line in _render(f"email/{template}.html", context).split("\n") if line.strip()),
+        message_id=message_id(item.outbox_id),
+        unsubscribe_url=unsubscribe,
     )
-    message.msgId = message_id(item.outbox_id)
-    return message
 
 
-def feedback_request_email(item: OutgoingItem, issued_at: datetime) -> Message:
+def feedback_request_email(item: OutgoingItem, issued_at: datetime) -> OutgoingEmail:
     """The invitation, reminder or fresh link for one feedback request."""
     link = feedback_link(item, issued_at)
     context = {
@@ -127,14 +141,14 @@ def feedback_request_email(item: OutgoingItem, issued_at: datetime) -> Message:
     return _build(item, subjects[item.kind], template, **context)
 
 
-def candidate_view_email(item: OutgoingItem) -> Message:
+def candidate_view_email(item: OutgoingItem) -> OutgoingEmail:
     """The private link a candidate asked for, to read the feedback on their applications."""
     link = public_url(f"/me/view/{candidate_view_token(item.candidate_id)}")
     return _build(item, "Your feedback link", "candidate_view", link=link, candidate_name=item.candidate_name,
                   company=None, position=None)
 
 
-def company_digest_email(items: list[OutgoingItem], issued_at: datetime) -> Message:
+def company_digest_email(items: list[OutgoingItem], issued_at: datetime) -> OutgoingEmail:
     """One e-mail to a company contact listing every candidate to give feedback on, each with its link."""
     first = items[0]
     entries = [{
@@ -153,7 +167,7 @@ def company_digest_email(items: list[OutgoingItem], issued_at: datetime) -> Mess
                   position="several positions" if len(positions) > 1 else entries[0]["position"])
 
 
-def render_items(items: list[OutgoingItem], issued_at: datetime) -> Message:
+def render_items(items: list[OutgoingItem], issued_at: datetime) -> OutgoingEmail:
     """The one e-mail some outbox rows stand for: a single message, or a contact's digest.
 
     A request without a link yet gets ``issued_at`` as its link's issue time (set on the item; the
