@@ -55,6 +55,7 @@ def is_postgres(url: str) -> bool:
 def reset_database(url: str) -> None:
     """An empty database: a fresh SQLite file, or PostgreSQL's public schema dropped and recreated."""
     if is_postgres(url):
+        _create_database_if_missing(url)
         engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(sa.text(
@@ -71,6 +72,19 @@ def reset_database(url: str) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _create_database_if_missing(url: str) -> None:
+    """PostgreSQL: create the benchmark database (through the server's ``postgres`` database) if absent."""
+    target = sa.make_url(url)
+    engine = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database})
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        engine.dispose()
 
 
 def migrate(url: str) -> None:

@@ -254,7 +254,7 @@ def _versions() -> dict:
     try:
         import sqlalchemy as sa
 
-        engine = sa.create_engine(PG_URL)
+        engine = sa.create_engine(sa.make_url(PG_URL).set(database="postgres"))  # the server, even before the bench database exists
         with engine.connect() as conn:
             info["postgresql"] = conn.scalar(sa.text("SHOW server_version"))
         engine.dispose()

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import TextIO
 
 from email_validator import EmailNotValidError, validate_email
-from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
+from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH, LOCAL_PART_MAX_LENGTH
 
 from ..models import OUTCOMES, STAGES
 
@@ -79,8 +79,9 @@ def fold(name: str) -> str:
 # Domains that email-validator accepted, raw text -> its normalised form. Checking a domain is
 # ~80 % of validate_email's ~60 µs, and an import's addresses share a few domains: an address whose
 # domain is known and whose local part is a plain ASCII dot-atom (which email-validator, with its
-# default options as used here, accepts as is) needs no second look at the domain. Anything else goes through validate_email whole, so the
-# verdicts and error messages are email-validator's own.
+# default options as used here, accepts as is when it is at most 64 characters) needs no second look
+# at the domain. Anything else goes through validate_email whole, so the verdicts and error
+# messages are email-validator's own.
 _checked_domains: dict[str, str] = {}
 _MAX_CHECKED_DOMAINS = 4096
 _PLAIN_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\Z")
@@ -90,7 +91,7 @@ _PLAIN_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\Z")
 def normalise_address(address: str) -> str:
     """The address as stored and compared: syntax-checked, lower-cased (raises EmailNotValidError)."""
     local, _, domain = address.rpartition("@")
-    plain_local = DOT_ATOM_TEXT.match(local) is not None
+    plain_local = len(local) <= LOCAL_PART_MAX_LENGTH and DOT_ATOM_TEXT.match(local) is not None
     known_domain = _checked_domains.get(domain)
     if known_domain is not None and plain_local and len(local) + 1 + len(known_domain) <= EMAIL_MAX_LENGTH:
         return f"{local}@{known_domain}".lower()

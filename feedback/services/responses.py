@@ -40,7 +40,9 @@ def submit_response(request: FeedbackRequest, answers: list[dict]) -> Response:
     """
     now = utcnow()
     statements = _statements()
-    claimed = db.session.execute(statements["claim"], {"answered_request": request.id, "now": now}).rowcount
+    # Core statements on the session's connection (its transaction), without the ORM's execute path.
+    connection = db.session.connection()
+    claimed = connection.execute(statements["claim"], {"answered_request": request.id, "now": now}).rowcount
     if claimed != 1:
         raise AlreadyAnswered(request.id)
     application = request.application
@@ -56,14 +58,14 @@ def submit_response(request: FeedbackRequest, answers: list[dict]) -> Response:
     )
     # Core INSERTs (no unit of work to flush): the response, then every answer in one executemany.
     values = {column: getattr(response, column) for column in _RESPONSE_COLUMNS}
-    response.id = db.session.execute(statements["response"], values).scalar_one()
+    response.id = connection.execute(statements["response"], values).scalar_one()
     if answers:
         copied = {"response_id": response.id, "company_id": response.company_id, "audience": response.audience,
                   "stage": response.stage}
-        db.session.execute(statements["answers"], [{"number": None, "text": None} | answer | copied for answer in answers])
-        _tally(response, answers, statements["tally"])
+        connection.execute(statements["answers"], [{"number": None, "text": None} | answer | copied for answer in answers])
+        _tally(connection, response, answers, statements["tally"])
     # Nothing left to remind about.
-    db.session.execute(statements["cancel_reminders"], {"answered_request": request.id})
+    connection.execute(statements["cancel_reminders"], {"answered_request": request.id})
     if request.audience == "company":
         queue_advice_for_review(response.id, response.company_id)
     log.info("feedback request %s answered (%s answers)", request.id, len(answers))
@@ -101,7 +103,7 @@ def _statements() -> dict[str, sa.Executable]:
 _STATEMENTS: dict[str, dict[str, sa.Executable]] = {}
 
 
-def _tally(response: Response, answers: list[dict], upsert: sa.Executable) -> None:
+def _tally(connection: sa.Connection, response: Response, answers: list[dict], upsert: sa.Executable) -> None:
     """Add the answers to the running tallies (answer_tallies) in the same transaction.
 
     Rows are upserted in key order, so two submissions for the same company never lock them in
@@ -120,7 +122,7 @@ def _tally(response: Response, answers: list[dict], upsert: sa.Executable) -> No
         rows = [{"company_id": response.company_id, "audience": response.audience, "stage": response.stage,
                  "question_id": question_id, "value": value, "count": count}
                 for (question_id, value), count in sorted(counts.items())]
-        db.session.execute(upsert, rows)
+        connection.execute(upsert, rows)
 
 
 def rebuild_answer_tallies() -> int:
