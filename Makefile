@@ -1,5 +1,5 @@
 # make run: the app with demo data on http://127.0.0.1:5000 (embedded SQLite, dev mailbox).
-# make test: the whole suite on SQLite, then on PostgreSQL (TEST_DATABASE_URL).
+# make test: the whole suite on SQLite and on PostgreSQL (TEST_DATABASE_URL), side by side.
 # make bench: the benchmarks (benchmarks/), SQLite then PostgreSQL (feedback_bench); one table, < 15 min.
 PYTHON ?= python3
 VENV := .venv
@@ -26,9 +26,9 @@ run: install
 	FLASK_DEBUG=1 $(FLASK) feedback demo
 	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
+# Both halves at once (one per core; they share no database), each one's output printed whole when it ends.
 test: install chromium
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: install
 	env -u DATABASE_URL $(BIN)/python -m pytest -q
