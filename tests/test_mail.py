@@ -6,6 +6,7 @@ import email.policy
 import re
 from urllib.parse import urlsplit
 
+import pytest
 import sqlalchemy as sa
 
 from conftest import free_port, links_in, outcome_row
@@ -306,3 +307,22 @@ def test_a_body_line_longer_than_smtp_allows_arrives_whole(app):
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert text_part(message).splitlines() == ["Hello,", long_line, "Bye"]
     assert html_part(message).splitlines() == [f"<p>{long_line}</p>"]
+
+
+@pytest.mark.parametrize("sender, name, address", [
+    (("Acme, Inc.", "hiring@acme.example"), "Acme, Inc.", "hiring@acme.example"),
+    ("Team (HR) <hr@acme.example>", "Team (HR)", "hr@acme.example"),
+    (("Zoë, Café", "zoe@cafe.example"), "Zoë, Café", "zoe@cafe.example"),
+    ("Feedback <feedback@feedback.example>", "Feedback", "feedback@feedback.example"),
+])
+def test_sender_names_with_commas_brackets_or_accents_reach_the_reader_whole(sender, name, address):
+    """MAIL_DEFAULT_SENDER as a (name, address) pair or a string: one From address, the name intact."""
+    from feedback.mail.mime import MessageWriter
+
+    writer = MessageWriter(sender)
+    raw = writer.message_bytes("candidate@example.org", "Subject", "text", "<p>html</p>", "<id@feedback.example>",
+                               "https://feedback.example/u/token")
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    (parsed,) = message["From"].addresses
+    assert (parsed.display_name, parsed.addr_spec) == (name, address)
+    assert writer.envelope_sender == address

@@ -159,6 +159,8 @@ def test_answer_facts_migration_backfills_existing_answers(app, import_csv):
     company = db.session.scalar(sa.select(Company))
     before = company_report(company, 5)
     tallies = sorted(tuple(row) for row in db.session.execute(sa.select(AnswerTally.__table__)))
+    kept = rows_pointing_at_rebuilt_tables()
+    assert kept["outbox messages"] > 0 and kept["responses linked to their request"] == 6
     db.session.remove()
 
     downgrade(revision="9637a755e900")
@@ -168,8 +170,20 @@ def test_answer_facts_migration_backfills_existing_answers(app, import_csv):
     upgrade()
 
     assert company_report(db.session.get(Company, company.id), 5) == before
+    # SQLite rebuilds answers and feedback_requests: nothing that points at them may be lost.
+    assert rows_pointing_at_rebuilt_tables() == kept
     assert sorted(tuple(row) for row in db.session.execute(sa.select(AnswerTally.__table__))) == tallies
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackRequest)
                              .where(FeedbackRequest.company_id == company.id)) == len(requests)
     with db.engine.connect() as connection:
         assert schema_differences(connection) == []
+
+
+def rows_pointing_at_rebuilt_tables() -> dict[str, int]:
+    from feedback.models import OutboxMessage
+
+    return {
+        "outbox messages": db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)),
+        "responses linked to their request": db.session.scalar(
+            sa.select(sa.func.count()).select_from(Response).where(Response.request_id.is_not(None))),
+    }

@@ -16,7 +16,8 @@ import binascii
 import random
 import sys
 from email import policy
-from email.utils import formatdate, parseaddr
+from email.headerregistry import Address
+from email.utils import formataddr, formatdate, parseaddr
 
 from flask_mail import sanitize_address
 
@@ -29,10 +30,15 @@ class MessageWriter:
     """What all messages of a batch share (the sender), and the bytes of each message."""
 
     def __init__(self, sender: str | tuple[str, str]) -> None:
-        if isinstance(sender, tuple):  # MAIL_DEFAULT_SENDER may be (name, address), as in Flask-Mail
-            sender = f"{sender[0]} <{sender[1]}>"
-        self.envelope_sender = sanitize_address(parseaddr(sender)[1])
-        self._from = address_header("From", sender)
+        # MAIL_DEFAULT_SENDER may be (name, address), as in Flask-Mail, or "Name <address>".
+        name, address = sender if isinstance(sender, tuple) else parseaddr(sender)
+        self.envelope_sender = sanitize_address(address)
+        # A name with specials ("Acme, Inc.", "Team (HR)") is quoted; a non-ASCII one is encoded.
+        if name.isascii():
+            self._from = address_header("From", formataddr((name, address)))
+        else:
+            self._from = policy.SMTP.header_factory("From", [Address(display_name=name, addr_spec=address)]).fold(
+                policy=policy.SMTP)
 
     def message_bytes(self, to_address: str, subject: str, text: str, html: str, message_id: str,
                       unsubscribe_url: str, date: float | None = None) -> bytes:

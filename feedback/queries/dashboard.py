@@ -272,19 +272,21 @@ def comments(flt: ResponseFilter, key: str = "improve", limit: int | None = 200)
     all), without anything that says who wrote them.
 
     Within an anonymity snapshot the set of comments only shrinks (an erasure deletes a text), so
-    their ids are kept while their count (an index-only count) stays the same; each page draws
-    its sample from them and reads the texts by id.
+    their ids are kept (the latest snapshot's, per filter) while their count (an index-only count)
+    stays the same; each page draws its sample from them and reads the texts by id.
     """
     # Free-text questions store text only (never a number), so no row is read: the count is index-only.
     chosen = flt.answers(sa.select(Answer.id).select_from(Answer).where(
         Answer.question_id.in_(sa.select(Question.id).where(Question.key == key))))
     count = db.session.scalar(sa.select(sa.func.count()).select_from(chosen.subquery()))
+    # One entry per filter, the latest snapshot's: a company's ids can be many, older snapshots never return.
     cache = app_cache("comment_ids")
-    ids = cache.get((flt, key)) if flt.max_response_id is not None else None
-    if ids is None or len(ids) != count:
+    slot = (flt.with_(max_response_id=None), key)
+    snapshot, ids = cache.get(slot, (None, None))
+    if flt.max_response_id is None or snapshot != flt.max_response_id or len(ids) != count:
         ids = list(db.session.scalars(chosen))
         if flt.max_response_id is not None:
-            _remember(cache, (flt, key), ids)
+            _remember(cache, slot, (flt.max_response_id, ids))
     sample = ids if limit is None or limit >= len(ids) else random.sample(ids, limit)
     if not sample:
         return [], 0
