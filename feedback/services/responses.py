@@ -111,9 +111,9 @@ def _tally(connection: sa.Connection, response: Response, answers: list[dict], u
     """
     counts: dict[tuple[int, str], int] = {}
     for answer in answers:
-        if answer["number"] is not None:
+        if answer.get("number") is not None:
             value = str(answer["number"])
-        elif question_of(answer["question_id"])[1] == "choices":
+        elif answer.get("text") is not None and question_of(answer["question_id"])[1] == "choices":
             value = answer["text"]
         else:
             continue
