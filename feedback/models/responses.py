@@ -54,7 +54,9 @@ class Answer(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(sa.ForeignKey("responses.id", ondelete="CASCADE"))
-    question_id: Mapped[int] = mapped_column(sa.ForeignKey("questions.id"), index=True)
+    # No index of its own: answers are read by company (ix_answers_facts) or by response, never by
+    # question alone, and questions are never deleted.
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("questions.id"))
     # Copies of the response's columns (see the class docstring); the response's keys govern deletion.
     company_id: Mapped[int]
     audience: Mapped[str] = mapped_column(sa.String(20))

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
 from ..models import Answer, AnswerTally, FeedbackRequest, OutboxMessage, Question, Response
+from ..queries.links import LinkedRequest
 from ..queries.questions import question_of
 from ..timeutil import utcnow
 from .moderation import queue_advice_for_review
@@ -24,14 +25,14 @@ class AlreadyAnswered(Exception):
     """Another submission used the link first."""
 
 
-def link_expires_at(request: FeedbackRequest) -> datetime | None:
+def link_expires_at(request: FeedbackRequest | LinkedRequest) -> datetime | None:
     """When the request's current link stops working."""
     if request.link_issued_at is None:
         return None
     return request.link_issued_at + timedelta(days=current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"])
 
 
-def submit_response(request: FeedbackRequest, answers: list[dict]) -> Response:
+def submit_response(request: FeedbackRequest | LinkedRequest, answers: list[dict]) -> Response:
     """Use the request's link up and store its answers; raise AlreadyAnswered if it was used.
 
     One conditional UPDATE claims the link, so of two concurrent submissions exactly one wins;

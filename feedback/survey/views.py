@@ -1,13 +1,12 @@
 """The feedback link: show the form, take one answer, explain a used or expired link."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, render_template, request
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db, limiter
-from ..models import STAGE_LABELS, Application, FeedbackRequest
+from ..models import STAGE_LABELS, FeedbackRequest
+from ..queries.links import LinkedRequest, answered_at, linked_request
 from ..services.responses import AlreadyAnswered, link_expires_at, request_fresh_link, submit_response
 from ..services.surveys import stored_survey
 from ..timeutil import utcnow
@@ -16,35 +15,23 @@ from . import bp
 from .forms import RenewLinkForm, answers_from_form, applicable_questions, survey_form_class
 
 
-
-def _load(token: str) -> tuple[FeedbackRequest, LinkCheck]:
+def _load(token: str) -> tuple[LinkedRequest, LinkCheck]:
     """The request a link names, or a 404 that says nothing about anyone."""
     check = read_feedback_link_token(token)
     if check is None:
         abort(404)
     # One query for the request and everything its page shows (the survey comes from stored_survey).
-    feedback_request = db.session.scalar(_REQUEST_WITH_PAGE, {"request_id": check.request_id})
+    feedback_request = linked_request(check.request_id)
     if feedback_request is None or feedback_request.link_issued_at is None:
         abort(404)
     return feedback_request, check
 
 
-_REQUEST_WITH_PAGE = (
-    sa.select(FeedbackRequest)
-    .where(FeedbackRequest.id == sa.bindparam("request_id"))
-    .options(
-        joinedload(FeedbackRequest.application).joinedload(Application.company),
-        joinedload(FeedbackRequest.application).joinedload(Application.position),
-        joinedload(FeedbackRequest.application).joinedload(Application.candidate),
-    )
-)
-
-
-def _expired(feedback_request: FeedbackRequest, check: LinkCheck) -> bool:
+def _expired(feedback_request: LinkedRequest, check: LinkCheck) -> bool:
     return check.expired or utcnow() >= link_expires_at(feedback_request)
 
 
-def _refusal(feedback_request: FeedbackRequest, check: LinkCheck, token: str):  # noqa: ANN202
+def _refusal(feedback_request: LinkedRequest, check: LinkCheck, token: str):  # noqa: ANN202
     """The 410 page for a used, closed, replaced or expired link, or None if the link is live."""
     if feedback_request.answered_at is not None:
         return render_template("survey/used.html", answered_at=feedback_request.answered_at), 410
@@ -71,16 +58,14 @@ def answer(token: str):  # noqa: ANN201
     status = 200
     if request.method == "POST":
         if form.validate():
-            # Read before the commit expires them (no reload after it).
-            audience, company = feedback_request.audience, application.company.name
             try:
                 submit_response(feedback_request, answers_from_form(form, questions))
                 db.session.commit()
             except (AlreadyAnswered, IntegrityError):
                 db.session.rollback()
-                db.session.refresh(feedback_request)
-                return render_template("survey/used.html", answered_at=feedback_request.answered_at), 410
-            return render_template("survey/thanks.html", audience=audience, company=company)
+                return render_template("survey/used.html", answered_at=answered_at(feedback_request.id)), 410
+            return render_template("survey/thanks.html", audience=feedback_request.audience,
+                                   company=application.company.name)
         status = 400
     return render_template(
         "survey/form.html",
@@ -102,6 +87,6 @@ def renew(token: str):  # noqa: ANN201
     replaced = check.signed_at < feedback_request.link_issued_at
     # A live link is never replaced from outside: only a dead one can ask for a successor.
     if RenewLinkForm().validate_on_submit() and (replaced or _expired(feedback_request, check)):
-        request_fresh_link(feedback_request)
+        request_fresh_link(db.session.get(FeedbackRequest, feedback_request.id))
         db.session.commit()
     return render_template("survey/renewed.html"), 202
