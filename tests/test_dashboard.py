@@ -425,3 +425,50 @@ def test_page_shows_a_sample_of_comments_and_the_export_all_of_them(web, import_
         page = admin.get(url).text
         assert "comment number 0<" not in page
         assert f"{COMMENTS_SHOWN} of {total - 1}" in page
+
+
+def test_snapshot_figures_are_rendered_once_escaped_and_move_with_the_snapshot(web, import_csv, runner,
+                                                                             smtp_server):
+    """The figures of one anonymity snapshot are rendered once and reused: escaped like the rest of
+    the page, the same on every visit until k more responses arrive, then worked out anew. A new
+    position shows in the filter at once."""
+    hostile = f"QA {SCRIPT}"
+    rows = [outcome_row(candidate_name=f"Snap {i}", candidate_email=f"snap{i}@example.org", stage="interview",
+                        position=hostile if i < 5 else "Data Analyst", outcome="withdrew",
+                        company_contact_email="", application_ref=f"SNAP-{i}")
+            for i in range(10)]
+    import_and_send(import_csv, runner, rows)
+    browser = web.test_client()
+    for i in range(5):
+        answer(browser, smtp_server, f"snap{i}@example.org", nps=9, communication=5)
+    admin = sign_in(web)
+    url = f"/companies/{company_id()}/dashboard"
+
+    first = admin.get(url).text
+    rendered = web.extensions["feedback_figures"]
+    assert SCRIPT not in first and "QA &lt;script&gt;alert(1)&lt;/script&gt;" in section(first, "By position")
+    assert question_rows(first)["Kept informed"][:2] == ["5.00", "5"]
+    assert len(rendered["figures_html"]) == 1
+    again = admin.get(url).text
+    assert section(again, "Each question") == section(first, "Each question")
+    assert section(again, "By position") == section(first, "By position") and SCRIPT not in again
+    assert len(rendered["figures_html"]) == 1
+
+    for i in range(5, 9):  # 9 responses: still the snapshot of 5
+        answer(browser, smtp_server, f"snap{i}@example.org", nps=2, communication=1)
+    page = admin.get(url).text
+    assert "These figures count 5 of 9 responses" in page
+    assert section(page, "Each question") == section(first, "Each question")
+    assert len(rendered["figures_html"]) == 1
+
+    answer(browser, smtp_server, "snap9@example.org", nps=2, communication=1)  # 10: the next snapshot
+    page = admin.get(url).text
+    assert question_rows(page)["Kept informed"][:2] == ["3.00", "10"]
+    assert "Data Analyst" in section(page, "By position") and SCRIPT not in page
+    assert len(rendered["figures_html"]) == 2
+
+    assert "Site Reliability Engineer" not in page
+    imported = import_csv([outcome_row(candidate_email="new@example.org", position="Site Reliability Engineer",
+                                       application_ref="SNAP-NEW")])
+    assert imported.exit_code == 0, imported.output
+    assert ">Site Reliability Engineer</option>" in admin.get(url).text

@@ -270,3 +270,49 @@ def test_running_tallies_give_the_same_report_as_counting_the_answers(app, impor
     assert from_tallies["candidate_experience"]["decline_reasons"] == {"compensation": 1, "other_offer": 1}
     # the other company's answer is in no figure of this one
     assert from_tallies["candidate_experience"]["responses"] == len(INTERVIEW_NPS) + len(SCREEN_NPS) + 1
+
+
+def test_request_tallies_follow_every_writer_of_requests(app, import_csv, runner, client, smtp_server):
+    """request_tallies (kept by database triggers) always equal counting the requests: after the
+    sender's marks and the answers' claims, and after writes that bypass the app's services
+    (bulk inserts, updates and deletes, a company's cascade)."""
+    from feedback.extensions import db
+    from feedback.models import Company, FeedbackRequest, RequestTally
+    from feedback.queries.reports import request_counts
+
+    def tallies() -> dict:
+        return {(row.company_id, row.audience): (row.sent, row.completed)
+                for row in db.session.execute(sa.select(RequestTally.__table__)) if row.sent or row.completed}
+
+    def counted() -> dict:
+        rows = db.session.execute(
+            sa.select(FeedbackRequest.company_id, FeedbackRequest.audience, sa.func.count(FeedbackRequest.first_sent_at),
+                      sa.func.count(FeedbackRequest.answered_at))
+            .group_by(FeedbackRequest.company_id, FeedbackRequest.audience))
+        return {(company, audience): (sent, completed) for company, audience, sent, completed in rows
+                if sent or completed}
+
+    build_dataset(import_csv, runner, client, smtp_server)
+    with app.app_context():
+        company_id = db.session.scalar(sa.select(Company.id).where(Company.name == COMPANY))
+        assert tallies() == counted()
+        candidates = counted()[(company_id, "candidate")]
+        assert candidates == (len(INTERVIEW_NPS) + len(SCREEN_NPS) + 1, len(INTERVIEW_NPS) + len(SCREEN_NPS))
+        assert request_counts(company_id)["candidate"] == {"sent": candidates[0], "completed": candidates[1]}
+
+        requests = FeedbackRequest.__table__
+        ids = list(db.session.scalars(sa.select(requests.c.id).where(requests.c.company_id == company_id)
+                                      .order_by(requests.c.id)))
+        # one statement changing several rows both ways, a copy inserted as mailed and answered, a delete
+        db.session.execute(sa.update(requests).where(requests.c.id.in_(ids[:3])).values(first_sent_at=None))
+        db.session.execute(sa.update(requests).where(requests.c.id.in_(ids[3:5])).values(answered_at=None))
+        db.session.execute(sa.update(requests).where(requests.c.id == ids[0]).values(first_sent_at=sa.func.now()))
+        db.session.execute(sa.delete(requests).where(requests.c.id == ids[-1]))
+        db.session.commit()
+        assert tallies() == counted()
+        # a company's removal takes its requests and its tallies alike
+        db.session.execute(sa.delete(Company.__table__).where(Company.__table__.c.id == company_id))
+        db.session.commit()
+        assert tallies() == counted()
+        assert request_counts(company_id)["candidate"] == {"sent": 0, "completed": 0}
+        assert [key for key in tallies() if key[0] == company_id] == []

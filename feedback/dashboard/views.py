@@ -13,7 +13,6 @@ from ..services.audit import record
 from ..models import STAGE_LABELS, STAGES
 from ..queries import dashboard as figures
 from ..queries.filters import ResponseFilter
-from ..queries.reports import request_counts
 from ..reports_text import QUESTION_LABELS
 from ..survey.definitions import DECLINE_REASONS
 from . import bp
@@ -26,18 +25,18 @@ COMMENTS_SHOWN = 50  # a random sample on the page; the CSV export holds every c
 def _dashboard_data(company_id: int) -> dict:
     company = company_or_404(company_id)
     k = current_app.config["FEEDBACK_MIN_RESPONSES"]
-    flt, responses, total = figures.snapshot_filter(ResponseFilter.from_args(company.id, request.args), k)
+    flt = ResponseFilter.from_args(company.id, request.args)
+    facts = figures.page_facts(flt)
+    flt, responses, total = figures.snapshot_filter(flt, k, total=facts.responses)
     enough = responses >= k
     data = {
         "company": company, "filter": flt, "k": k, "responses": responses, "total_responses": total,
-        "enough": enough,
-        "requests": request_counts(company.id),
-        "positions": figures.positions(company.id),
+        "enough": enough, "requests": facts.requests, "positions": facts.positions,
     }
     if not enough:
         return data
     found = figures.snapshot_figures(flt, responses, k)
-    benchmark = figures.benchmark_means(company.id, k)
+    benchmark = figures.benchmark_means(company.id, k, newest=facts.newest_response_id)
     questions = figures.with_benchmark(found["questions"], benchmark)
     answered = [q for q in questions if q.mean is not None]
     if benchmark:
@@ -59,10 +58,37 @@ def _dashboard_data(company_id: int) -> dict:
 def company(company_id: int):  # noqa: ANN201
     """Where did our process fall short? Figures only for groups that meet the threshold."""
     data = _dashboard_data(company_id)
-    return render_template(
-        "dashboard/company.html", **data, stages=STAGES, stage_labels=STAGE_LABELS,
-        labels=QUESTION_LABELS, decline_labels=dict(DECLINE_REASONS),
-    )
+    labels = {"stage_labels": STAGE_LABELS, "labels": QUESTION_LABELS, "decline_labels": DECLINE_LABELS}
+    if data["enough"]:
+        data["figures"] = figures_fragment(data, labels)
+    return render_template("dashboard/company.html", **data, **labels, stages=STAGES)
+
+
+DECLINE_LABELS = dict(DECLINE_REASONS)
+
+
+def figures_fragment(data: dict, labels: dict):  # noqa: ANN201
+    """The snapshot's figures as a rendered template (dashboard/_figures.html), once per snapshot.
+
+    They are the same for every page of one anonymity snapshot (filter, cutoff, count) and one
+    platform benchmark, and rendering them is most of a page's cost, so the rendered module is
+    kept like the figures themselves. It is Jinja's own output of an autoescaped template
+    (``make_module``); Jinja prints a template module as the HTML it rendered, as it would an
+    ``{% include %}``: nothing of the request and no unescaped text goes into it.
+    """
+    flt = data["filter"]
+    benchmark = data["benchmark"]
+    key = (flt, data["responses"], data["k"], tuple(sorted(benchmark.items())) if benchmark else None)
+    cache = figures.app_cache("figures_html")
+    fragment = cache.get(key)
+    if fragment is None:
+        names = ("k", "benchmark", "shortfalls", "questions", "by_stage", "by_position", "by_month",
+                 "decline_reasons")
+        fragment = current_app.jinja_env.get_template("dashboard/_figures.html").make_module(
+            {name: data[name] for name in names} | labels)
+        if flt.max_response_id is not None:  # a fixed snapshot (see figures.snapshot_figures)
+            figures.remember(cache, key, fragment)
+    return fragment
 
 
 def _record_export(data: dict, what: str) -> None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import Answer, Position, Question, Response
+from ..models import Answer, Position, Question, RequestTally, Response
 from ..survey.definitions import LIKERT_KEYS
 from .filters import ResponseFilter, month_of
 from .reports import DETRACTOR_MAX, PROMOTER_MIN
@@ -29,7 +29,7 @@ def app_cache(name: str) -> OrderedDict:
     return current_app.extensions.setdefault("feedback_figures", {}).setdefault(name, OrderedDict())
 
 
-def _remember(cache: OrderedDict, key: tuple, value):  # noqa: ANN001, ANN202
+def remember(cache: OrderedDict, key: tuple, value):  # noqa: ANN001, ANN202
     cache[key] = value
     if len(cache) > FIGURES_CACHE_SIZE:
         cache.popitem(last=False)
@@ -67,14 +67,71 @@ def response_count(flt: ResponseFilter) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(*flt.conditions()))
 
 
-def snapshot_filter(flt: ResponseFilter, min_responses: int) -> tuple[ResponseFilter, int, int]:
+@dataclass(frozen=True)
+class PageFacts:
+    """What a dashboard page reads afresh on every visit (page_facts)."""
+
+    responses: int  # all the responses the filter keeps (before the anonymity snapshot)
+    requests: dict  # per audience: {"sent": n, "completed": n}, as reports.request_counts
+    newest_response_id: int | None  # of any company: the platform benchmark's version
+    positions: list  # (id, title) of the company's positions, by title
+
+
+def page_facts(flt: ResponseFilter) -> PageFacts:
+    """The page's live numbers in one statement (one round trip), each a lookup or an index-only count.
+
+    The responses the filter keeps, the company's requests mailed and answered per audience (from
+    request_tallies), the newest response id and a version of the company's positions (their
+    count and newest id: positions are only ever added, never renamed). The statement is built
+    once per filter.
+    """
+    statement = app_cache("facts_statements").get(flt)
+    if statement is None:
+        statement = remember(app_cache("facts_statements"), flt, _facts_statement(flt))
+    (responses, candidate_sent, candidate_completed, company_sent, company_completed, newest, position_count,
+     newest_position) = db.session.connection().execute(statement).one()
+    key = (flt.company_id, position_count, newest_position)
+    positions_cache = app_cache("positions")
+    if key not in positions_cache:
+        remember(positions_cache, key, positions(flt.company_id))
+    return PageFacts(
+        responses=responses,
+        requests={"candidate": {"sent": candidate_sent, "completed": candidate_completed},
+                  "company": {"sent": company_sent, "completed": company_completed}},
+        newest_response_id=newest,
+        positions=positions_cache[key],
+    )
+
+
+def _facts_statement(flt: ResponseFilter) -> sa.Select:
+    def scalar(select: sa.Select) -> sa.ScalarSelect:
+        return select.scalar_subquery()
+
+    def requests(audience: str, column: sa.ColumnElement) -> sa.ScalarSelect:
+        # request_tallies: one row per company and audience (none before the first is mailed).
+        return sa.func.coalesce(scalar(sa.select(column).where(
+            RequestTally.company_id == flt.company_id, RequestTally.audience == audience)), 0)
+
+    return sa.select(
+        scalar(sa.select(sa.func.count()).select_from(Response).where(*flt.conditions())),
+        requests("candidate", RequestTally.sent), requests("candidate", RequestTally.completed),
+        requests("company", RequestTally.sent), requests("company", RequestTally.completed),
+        scalar(sa.select(sa.func.max(Response.id))),
+        scalar(sa.select(sa.func.count()).select_from(Position).where(Position.company_id == flt.company_id)),
+        scalar(sa.select(sa.func.max(Position.id)).where(Position.company_id == flt.company_id)),
+    )
+
+
+def snapshot_filter(flt: ResponseFilter, min_responses: int, total: int | None = None) -> tuple[ResponseFilter, int, int]:
     """Freeze the figures between steps of ``min_responses`` responses.
 
     Only the first ``(n // k) * k`` responses (by id) count, so figures change only when the group
     has grown by the threshold: no single new response can be isolated by comparing a page, an
     export or an API figure before and after it. Returns (filter, responses counted, all responses).
+    ``total`` is the filter's response count when the caller has it (page_facts).
     """
-    total = response_count(flt)
+    if total is None:
+        total = response_count(flt)
     counted = (total // min_responses) * min_responses if min_responses > 0 else total
     if counted == 0:
         return flt, counted, total
@@ -83,7 +140,7 @@ def snapshot_filter(flt: ResponseFilter, min_responses: int) -> tuple[ResponseFi
     key = (flt, total, counted)
     cutoffs = app_cache("cutoffs")
     if key not in cutoffs:
-        _remember(cutoffs, key, db.session.scalar(
+        remember(cutoffs, key, db.session.scalar(
             sa.select(Response.id).where(*flt.conditions()).order_by(Response.id).offset(counted - 1).limit(1)
         ))
     # Set even when every response counts: (filter, cutoff, count) then names one fixed set of
@@ -123,21 +180,23 @@ def question_figures(flt: ResponseFilter) -> tuple[float | None, int, list[Quest
 BENCHMARK_MAX_AGE = 300.0  # seconds
 
 
-def benchmark_means(company_id: int, min_responses: int) -> dict[str, float] | None:
+def benchmark_means(company_id: int, min_responses: int, newest: int | None = None) -> dict[str, float] | None:
     """Each Likert question's pooled mean over the other companies with enough responses.
 
     None unless at least BENCHMARK_MIN_COMPANIES other companies each have ``min_responses``.
     Pooling every other company's answers is the costliest figure on the page, so it is kept per
     process: recomputed when a response is added (the newest response id, one index lookup) and
     at the latest after BENCHMARK_MAX_AGE seconds (a response committed after a newer one).
+    ``newest`` is that id when the caller has read it (page_facts).
     """
-    newest = db.session.scalar(sa.select(sa.func.max(Response.id)))
+    if newest is None:
+        newest = db.session.scalar(sa.select(sa.func.max(Response.id)))
     key = (company_id, min_responses, newest)
     now = time.monotonic()
     cache = app_cache("benchmark")
     cached = cache.get(key)
     if cached is None or now - cached[0] > BENCHMARK_MAX_AGE:
-        cached = _remember(cache, key, (now, _pooled_benchmark(company_id, min_responses)))
+        cached = remember(cache, key, (now, _pooled_benchmark(company_id, min_responses)))
     return cached[1]
 
 
@@ -187,7 +246,7 @@ def snapshot_figures(flt: ResponseFilter, counted: int, min_responses: int) -> d
         "decline_reasons": choice_counts(flt, "decline_reasons"),
     }
     if flt.max_response_id is not None:
-        _remember(cache, key, found)
+        remember(cache, key, found)
     return found
 
 
@@ -273,23 +332,48 @@ def comments(flt: ResponseFilter, key: str = "improve", limit: int | None = 200)
 
     Within an anonymity snapshot the set of comments only shrinks (an erasure deletes a text), so
     their ids are kept (the latest snapshot's, per filter) while their count (an index-only count)
-    stays the same; each page draws its sample from them and reads the texts by id.
+    stays the same; each page draws its sample from them and reads the texts by id, together with
+    that count (one query). An erasure lowers the count: the ids are read again at once.
     """
-    # Free-text questions store text only (never a number), so no row is read: the count is index-only.
-    chosen = flt.answers(sa.select(Answer.id).select_from(Answer).where(
-        Answer.question_id.in_(sa.select(Question.id).where(Question.key == key))))
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(chosen.subquery()))
+    chosen, texts_counted, count = _comment_statements(flt, key)
     # One entry per filter, the latest snapshot's: a company's ids can be many, older snapshots never return.
     cache = app_cache("comment_ids")
     slot = (flt.with_(max_response_id=None), key)
     snapshot, ids = cache.get(slot, (None, None))
-    if flt.max_response_id is None or snapshot != flt.max_response_id or len(ids) != count:
-        ids = list(db.session.scalars(chosen))
-        if flt.max_response_id is not None:
-            _remember(cache, slot, (flt.max_response_id, ids))
-    sample = ids if limit is None or limit >= len(ids) else random.sample(ids, limit)
+    if flt.max_response_id is not None and snapshot == flt.max_response_id:
+        # The usual page: the sample's texts and the count that proves the ids current, in one query.
+        sample = _sample(ids, limit)
+        connection = db.session.connection()
+        rows = connection.execute(texts_counted, {"ids": sample}).all() if sample else connection.execute(count).all()
+        if rows and rows[0][-1] == len(ids):
+            texts = [row[0] for row in rows] if sample else []
+            random.shuffle(texts)
+            return texts, len(ids)
+    ids = list(db.session.scalars(chosen))
+    if flt.max_response_id is not None:
+        remember(cache, slot, (flt.max_response_id, ids))
+    sample = _sample(ids, limit)
     if not sample:
         return [], 0
     texts = list(db.session.scalars(sa.select(Answer.text).where(Answer.id.in_(sample), Answer.text.is_not(None))))
     random.shuffle(texts)
     return texts, len(ids)
+
+
+def _comment_statements(flt: ResponseFilter, key: str) -> tuple[sa.Select, sa.Select, sa.Select]:
+    """comments()' statements for one filter, built once: the ids, the texts of some ids with the
+    count, and the count alone."""
+    statements = app_cache("comment_statements").get((flt, key))
+    if statements is None:
+        # Free-text questions store text only (never a number), so no row is read: the count is index-only.
+        chosen = flt.answers(sa.select(Answer.id).select_from(Answer).where(
+            Answer.question_id.in_(sa.select(Question.id).where(Question.key == key))))
+        count = sa.select(sa.func.count()).select_from(chosen.subquery()).scalar_subquery()
+        texts_counted = sa.select(Answer.text, count).where(
+            Answer.id.in_(sa.bindparam("ids", expanding=True)), Answer.text.is_not(None))
+        statements = remember(app_cache("comment_statements"), (flt, key), (chosen, texts_counted, sa.select(count)))
+    return statements
+
+
+def _sample(ids: list[int], limit: int | None) -> list[int]:
+    return ids if limit is None or limit >= len(ids) else random.sample(ids, limit)

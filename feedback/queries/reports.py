@@ -10,7 +10,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import STAGES, Answer, AnswerTally, Company, FeedbackRequest, Question, Response
+from ..models import STAGES, Answer, AnswerTally, Company, Question, RequestTally, Response
 from ..survey.definitions import BAND_KEYS, LIKERT_KEYS
 from .questions import question_catalog, question_of
 
@@ -19,18 +19,12 @@ DETRACTOR_MAX = 6
 
 
 def request_counts(company_id: int) -> dict:
-    """Requests mailed and answered, per audience (an index-only count: ix_feedback_requests_company_counts)."""
-    rows = db.session.execute(
-        sa.select(
-            FeedbackRequest.audience,
-            sa.func.count(FeedbackRequest.first_sent_at),
-            sa.func.count(FeedbackRequest.answered_at),
-        )
-        .where(FeedbackRequest.company_id == company_id)
-        .group_by(FeedbackRequest.audience)
-    )
+    """Requests mailed and answered, per audience: two rows of request_tallies (kept by triggers)."""
     counts = {audience: {"sent": 0, "completed": 0} for audience in ("candidate", "company")}
-    for audience, sent, completed in rows:
+    for audience, sent, completed in db.session.execute(
+        sa.select(RequestTally.audience, RequestTally.sent, RequestTally.completed)
+        .where(RequestTally.company_id == company_id)
+    ):
         counts[audience] = {"sent": sent, "completed": completed}
     return counts
 
