@@ -191,6 +191,33 @@ def test_valid_submission_is_stored_once_then_the_link_is_used(client, link):
     assert "Second try" not in db.session.scalars(sa.select(Answer.text).where(Answer.text.is_not(None))).all()
 
 
+def test_a_submission_that_read_the_link_before_it_was_used_stores_nothing(client, link):
+    """The conditional claim decides, not the page's earlier read; the claim changes only answered_at."""
+    from feedback.models import AnswerTally
+    from feedback.queries.links import linked_request
+    from feedback.services.responses import AlreadyAnswered, submit_response
+
+    request_id = feedback_request().id
+    stale = linked_request(request_id)
+    db.session.rollback()
+    columns = [column for column in FeedbackRequest.__table__.c if column.key != "answered_at"]
+    before = db.session.execute(sa.select(*columns).where(FeedbackRequest.id == request_id)).one()
+    assert post_answers(client, link).status_code == 200
+    db.session.rollback()
+    assert db.session.execute(sa.select(*columns).where(FeedbackRequest.id == request_id)).one() == before
+    tally_rows = sa.select(AnswerTally.question_id, AnswerTally.value, AnswerTally.count).order_by(
+        AnswerTally.question_id, AnswerTally.value)
+    tallies = db.session.execute(tally_rows).all()
+    nps = db.session.scalar(sa.select(Question.id).where(Question.key == "nps").limit(1))
+
+    with pytest.raises(AlreadyAnswered):
+        submit_response(stale, [{"question_id": nps, "number": 0, "text": None}])
+    db.session.rollback()
+    assert response_count() == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == len(ANSWERS)
+    assert db.session.execute(tally_rows).all() == tallies
+
+
 # --- expiry and fresh links -------------------------------------------------------------------
 
 def wait_past_signing_second(app, token: str) -> None:

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
@@ -40,12 +39,8 @@ def submit_response(request: FeedbackRequest | LinkedRequest, answers: list[dict
     not added to the session). Flushes; the caller commits.
     """
     now = utcnow()
-    statements = _statements()
     # Core statements on the session's connection (its transaction), without the ORM's execute path.
     connection = db.session.connection()
-    claimed = connection.execute(statements["claim"], {"answered_request": request.id, "now": now}).rowcount
-    if claimed != 1:
-        raise AlreadyAnswered(request.id)
     application = request.application
     response = Response(
         request_id=request.id,
@@ -57,16 +52,12 @@ def submit_response(request: FeedbackRequest | LinkedRequest, answers: list[dict
         outcome=application.outcome,
         submitted_at=now,
     )
-    # Core INSERTs (no unit of work to flush): the response, then every answer in one executemany.
-    values = {column: getattr(response, column) for column in _RESPONSE_COLUMNS}
-    response.id = connection.execute(statements["response"], values).scalar_one()
+    response.id = _claim_and_insert(connection, response)
     if answers:
-        copied = {"response_id": response.id, "company_id": response.company_id, "audience": response.audience,
-                  "stage": response.stage}
-        connection.execute(statements["answers"], [{"number": None, "text": None} | answer | copied for answer in answers])
-        _tally(connection, response, answers, statements["tally"])
+        _store_answers(connection, response, answers)
+        _tally(connection, response, answers)
     # Nothing left to remind about.
-    connection.execute(statements["cancel_reminders"], {"answered_request": request.id})
+    connection.execute(_statements()["cancel_reminders"], {"answered_request": request.id})
     if request.audience == "company":
         queue_advice_for_review(response.id, response.company_id)
     log.info("feedback request %s answered (%s answers)", request.id, len(answers))
@@ -77,21 +68,46 @@ _RESPONSE_COLUMNS = ("request_id", "survey_id", "audience", "company_id", "posit
                      "submitted_at")
 
 
-def _statements() -> dict[str, sa.Executable]:
+def _claim_and_insert(connection: sa.Connection, response: Response) -> int:
+    """Claim the link with the conditional UPDATE, then insert the response: its new id.
+
+    Raises AlreadyAnswered when the claim found the link used. PostgreSQL runs both as one
+    statement (the UPDATE a CTE the INSERT selects from: one round trip fewer, and no row when the
+    claim failed); SQLite has no data-modifying CTE and runs them one after the other.
+    """
+    statements = _statements()
+    claim = {"answered_request": response.request_id, "now": response.submitted_at}
+    values = {column: getattr(response, column) for column in _RESPONSE_COLUMNS}
+    if connection.dialect.name == "postgresql":
+        # Prefixed names: a parameter named like a feedback_requests column would join the UPDATE's SET.
+        inserted = {f"response_{column}": value for column, value in values.items()}
+        response_id = connection.execute(statements["claim_and_insert"], claim | inserted).scalar()
+    elif connection.execute(statements["claim"], claim).rowcount == 1:
+        response_id = connection.execute(statements["response"], values).scalar_one()
+    else:
+        response_id = None
+    if response_id is None:
+        raise AlreadyAnswered(response.request_id)
+    return response_id
+
+
+def _statements() -> dict[str | tuple[str, int], sa.Executable]:
     """submit_response's statements, built once per dialect (building them costs more than running them)."""
     dialect = db.engine.dialect.name
     if dialect not in _STATEMENTS:
-        requests, outbox = FeedbackRequest.__table__, OutboxMessage.__table__
-        upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(AnswerTally.__table__)
+        requests, outbox, responses = FeedbackRequest.__table__, OutboxMessage.__table__, Response.__table__
+        claim = (sa.update(requests)
+                 .where(requests.c.id == sa.bindparam("answered_request"), requests.c.answered_at.is_(None))
+                 .values(answered_at=sa.bindparam("now")))
+        upsert = sqlite_insert(AnswerTally.__table__)
         _STATEMENTS[dialect] = {
-            "claim": sa.update(requests)
-            .where(requests.c.id == sa.bindparam("answered_request"), requests.c.answered_at.is_(None))
-            .values(answered_at=sa.bindparam("now")),
-            "response": sa.insert(Response.__table__).returning(Response.__table__.c.id),
+            "claim": claim,
+            "response": sa.insert(responses).returning(responses.c.id),
+            "claim_and_insert": _insert_from_claim(claim),
+            # SQLite's executemany forms (PostgreSQL: _rows_statement).
             "answers": sa.insert(Answer.__table__),
-            "tally": upsert.on_conflict_do_update(
-                index_elements=["company_id", "audience", "stage", "question_id", "value"],
-                set_={"count": AnswerTally.__table__.c.count + upsert.excluded["count"]},
+            "tallies": upsert.on_conflict_do_update(
+                index_elements=_TALLY_KEY, set_={"count": AnswerTally.__table__.c.count + upsert.excluded["count"]},
             ),
             "cancel_reminders": sa.update(outbox)
             .where(outbox.c.request_id == sa.bindparam("answered_request"), outbox.c.status == "queued",
@@ -101,10 +117,66 @@ def _statements() -> dict[str, sa.Executable]:
     return _STATEMENTS[dialect]
 
 
-_STATEMENTS: dict[str, dict[str, sa.Executable]] = {}
+_STATEMENTS: dict[str, dict[str | tuple[str, int], sa.Executable]] = {}
 
 
-def _tally(connection: sa.Connection, response: Response, answers: list[dict], upsert: sa.Executable) -> None:
+def _insert_from_claim(claim: sa.Update) -> sa.Insert:
+    """PostgreSQL: INSERT the response from the claim's RETURNING row (none when the link was used)."""
+    responses = Response.__table__
+    claimed = claim.returning(FeedbackRequest.__table__.c.id).cte("claimed")
+    values = [sa.bindparam(f"response_{column}", type_=responses.c[column].type) for column in _RESPONSE_COLUMNS[1:]]
+    return (sa.insert(responses).from_select(_RESPONSE_COLUMNS, sa.select(claimed.c.id, *values))
+            .returning(responses.c.id))
+
+
+_TALLY_KEY = ("company_id", "audience", "stage", "question_id", "value")
+
+
+def _insert_rows(connection: sa.Connection, kind: str, shared: dict, rows: list[dict]) -> None:
+    """Insert (or, for tallies, upsert) rows that share the ``shared`` columns, in one statement.
+
+    Measured per dialect: psycopg would send an executemany as one statement per row, so PostgreSQL
+    gets one multi-row INSERT; SQLite runs its executemany faster than the multi-row form.
+    """
+    if connection.dialect.name != "postgresql":
+        connection.execute(_statements()[kind], [shared | row for row in rows])
+        return
+    params = dict(shared)
+    for number, row in enumerate(rows):
+        params.update({f"{column}_{number}": value for column, value in row.items()})
+    connection.execute(_rows_statement(kind, tuple(shared), tuple(rows[0]), len(rows)), params)
+
+
+def _rows_statement(kind: str, shared: tuple[str, ...], per_row: tuple[str, ...], count: int) -> sa.TextClause:
+    """PostgreSQL's multi-row INSERT of ``count`` rows of ``kind``, built once per count.
+
+    Text, because SQLAlchemy does not cache the compiled form of a multi-row ``values()`` (it would
+    compile it on every request); the values are plain integers and strings, with no type to convert."""
+    statements = _statements()
+    key = (kind, count)
+    if key not in statements:
+        rows = ", ".join(
+            "(" + ", ".join([f":{column}" for column in shared] + [f":{column}_{row}" for column in per_row]) + ")"
+            for row in range(count)
+        )
+        table = Answer.__tablename__ if kind == "answers" else AnswerTally.__tablename__
+        conflict = "" if kind == "answers" else (
+            f" ON CONFLICT ({', '.join(_TALLY_KEY)}) DO UPDATE SET count = {table}.count + excluded.count"
+        )
+        statements[key] = sa.text(f"INSERT INTO {table} ({', '.join(shared + per_row)}) VALUES {rows}{conflict}")
+    return statements[key]
+
+
+def _store_answers(connection: sa.Connection, response: Response, answers: list[dict]) -> None:
+    """Insert the answers, each with the response columns the report filters on."""
+    shared = {"response_id": response.id, "company_id": response.company_id, "audience": response.audience,
+              "stage": response.stage}
+    rows = [{"question_id": answer["question_id"], "number": answer.get("number"), "text": answer.get("text")}
+            for answer in answers]
+    _insert_rows(connection, "answers", shared, rows)
+
+
+def _tally(connection: sa.Connection, response: Response, answers: list[dict]) -> None:
     """Add the answers to the running tallies (answer_tallies) in the same transaction.
 
     Rows are upserted in key order, so two submissions for the same company never lock them in
@@ -120,10 +192,10 @@ def _tally(connection: sa.Connection, response: Response, answers: list[dict], u
             continue
         counts[(answer["question_id"], value)] = counts.get((answer["question_id"], value), 0) + 1
     if counts:
-        rows = [{"company_id": response.company_id, "audience": response.audience, "stage": response.stage,
-                 "question_id": question_id, "value": value, "count": count}
+        shared = {"company_id": response.company_id, "audience": response.audience, "stage": response.stage}
+        rows = [{"question_id": question_id, "value": value, "count": count}
                 for (question_id, value), count in sorted(counts.items())]
-        connection.execute(upsert, rows)
+        _insert_rows(connection, "tallies", shared, rows)
 
 
 def rebuild_answer_tallies() -> int:
