@@ -28,6 +28,18 @@ def test_migrated_schema_matches_the_models(app):
     assert differences == []
 
 
+def test_request_tally_triggers_exist_at_head(app):
+    """request_tallies are only right while the triggers on feedback_requests exist. A SQLite
+    batch migration that rebuilds the table drops them silently; this says so at once."""
+    if db.engine.dialect.name == "postgresql":
+        names = db.session.scalars(sa.text(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'feedback_requests'::regclass AND NOT tgisinternal"))
+    else:
+        names = db.session.scalars(sa.text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'feedback_requests'"))
+    assert sorted(names) == ["request_tallies_delete", "request_tallies_insert", "request_tallies_update"]
+
+
 def test_upgrade_builds_every_table_on_a_new_sqlite_file(make_app, tmp_path):
     path = tmp_path / "brand-new.db"
     fresh = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")

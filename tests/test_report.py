@@ -279,6 +279,7 @@ def test_request_tallies_follow_every_writer_of_requests(app, import_csv, runner
     from feedback.extensions import db
     from feedback.models import Company, FeedbackRequest, RequestTally
     from feedback.queries.reports import request_counts
+    from feedback.services.responses import rebuild_request_tallies
 
     def tallies() -> dict:
         return {(row.company_id, row.audience): (row.sent, row.completed)
@@ -310,6 +311,10 @@ def test_request_tallies_follow_every_writer_of_requests(app, import_csv, runner
         db.session.execute(sa.delete(requests).where(requests.c.id == ids[-1]))
         db.session.commit()
         assert tallies() == counted()
+        kept = tallies()
+        rebuild_request_tallies()  # the repair after a load with triggers off gives the same rows
+        db.session.commit()
+        assert tallies() == kept
         # a company's removal takes its requests and its tallies alike
         db.session.execute(sa.delete(Company.__table__).where(Company.__table__.c.id == company_id))
         db.session.commit()

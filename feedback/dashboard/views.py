@@ -80,7 +80,7 @@ def figures_fragment(data: dict, labels: dict):  # noqa: ANN201
     benchmark = data["benchmark"]
     key = (flt, data["responses"], data["k"], tuple(sorted(benchmark.items())) if benchmark else None)
     cache = figures.app_cache("figures_html")
-    fragment = cache.get(key)
+    fragment = figures.recall(cache, key)
     if fragment is None:
         names = ("k", "benchmark", "shortfalls", "questions", "by_stage", "by_position", "by_month",
                  "decline_reasons")

@@ -25,7 +25,7 @@ class FeedbackRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id", ondelete="CASCADE"))
     # The application's company, copied so that per-company counts need no join.
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     survey_id: Mapped[int] = mapped_column(sa.ForeignKey("surveys.id"))
     audience: Mapped[str] = mapped_column(sa.String(20))
     recipient_email: Mapped[str | None] = mapped_column(sa.String(320), index=True)

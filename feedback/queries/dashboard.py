@@ -36,6 +36,14 @@ def remember(cache: OrderedDict, key: tuple, value):  # noqa: ANN001, ANN202
     return value
 
 
+def recall(cache: OrderedDict, key):  # noqa: ANN001, ANN201
+    """The cached value or None; a hit becomes the newest entry, so the least used go first."""
+    value = cache.get(key)
+    if value is not None:
+        cache.move_to_end(key)
+    return value
+
+
 @dataclass
 class QuestionFigure:
     key: str
@@ -85,21 +93,21 @@ def page_facts(flt: ResponseFilter) -> PageFacts:
     count and newest id: positions are only ever added, never renamed). The statement is built
     once per filter.
     """
-    statement = app_cache("facts_statements").get(flt)
+    statement = recall(app_cache("facts_statements"), flt)
     if statement is None:
         statement = remember(app_cache("facts_statements"), flt, _facts_statement(flt))
     (responses, candidate_sent, candidate_completed, company_sent, company_completed, newest, position_count,
      newest_position) = db.session.connection().execute(statement).one()
     key = (flt.company_id, position_count, newest_position)
-    positions_cache = app_cache("positions")
-    if key not in positions_cache:
-        remember(positions_cache, key, positions(flt.company_id))
+    company_positions = recall(app_cache("positions"), key)
+    if company_positions is None:
+        company_positions = remember(app_cache("positions"), key, positions(flt.company_id))
     return PageFacts(
         responses=responses,
         requests={"candidate": {"sent": candidate_sent, "completed": candidate_completed},
                   "company": {"sent": company_sent, "completed": company_completed}},
         newest_response_id=newest,
-        positions=positions_cache[key],
+        positions=company_positions,
     )
 
 
@@ -138,14 +146,14 @@ def snapshot_filter(flt: ResponseFilter, min_responses: int, total: int | None =
     # Responses are never deleted (erasure keeps them; only a company's removal takes its own), so
     # a filter with the same number of responses holds the same responses and its cutoff is kept.
     key = (flt, total, counted)
-    cutoffs = app_cache("cutoffs")
-    if key not in cutoffs:
-        remember(cutoffs, key, db.session.scalar(
+    cutoff = recall(app_cache("cutoffs"), key)
+    if cutoff is None:
+        cutoff = remember(app_cache("cutoffs"), key, db.session.scalar(
             sa.select(Response.id).where(*flt.conditions()).order_by(Response.id).offset(counted - 1).limit(1)
         ))
     # Set even when every response counts: (filter, cutoff, count) then names one fixed set of
     # responses, which is what snapshot_figures() keys its cache on.
-    return flt.with_(max_response_id=cutoffs[key]), counted, total
+    return flt.with_(max_response_id=cutoff), counted, total
 
 
 def _nps(n: int, promoters: int, detractors: int) -> float | None:
@@ -194,7 +202,7 @@ def benchmark_means(company_id: int, min_responses: int, newest: int | None = No
     key = (company_id, min_responses, newest)
     now = time.monotonic()
     cache = app_cache("benchmark")
-    cached = cache.get(key)
+    cached = recall(cache, key)
     if cached is None or now - cached[0] > BENCHMARK_MAX_AGE:
         cached = remember(cache, key, (now, _pooled_benchmark(company_id, min_responses)))
     return cached[1]
@@ -339,7 +347,7 @@ def comments(flt: ResponseFilter, key: str = "improve", limit: int | None = 200)
     # One entry per filter, the latest snapshot's: a company's ids can be many, older snapshots never return.
     cache = app_cache("comment_ids")
     slot = (flt.with_(max_response_id=None), key)
-    snapshot, ids = cache.get(slot, (None, None))
+    snapshot, ids = recall(cache, slot) or (None, None)
     if flt.max_response_id is not None and snapshot == flt.max_response_id:
         # The usual page: the sample's texts and the count that proves the ids current, in one query.
         sample = _sample(ids, limit)
@@ -363,7 +371,7 @@ def comments(flt: ResponseFilter, key: str = "improve", limit: int | None = 200)
 def _comment_statements(flt: ResponseFilter, key: str) -> tuple[sa.Select, sa.Select, sa.Select]:
     """comments()' statements for one filter, built once: the ids, the texts of some ids with the
     count, and the count alone."""
-    statements = app_cache("comment_statements").get((flt, key))
+    statements = recall(app_cache("comment_statements"), (flt, key))
     if statements is None:
         # Free-text questions store text only (never a number), so no row is read: the count is index-only.
         chosen = flt.answers(sa.select(Answer.id).select_from(Answer).where(

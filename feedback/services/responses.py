@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
-from ..models import Answer, AnswerTally, FeedbackRequest, OutboxMessage, Question, Response
+from ..models import Answer, AnswerTally, FeedbackRequest, OutboxMessage, Question, RequestTally, Response
 from ..queries.links import LinkedRequest
 from ..queries.questions import question_of
 from ..timeutil import utcnow
@@ -211,6 +211,21 @@ def rebuild_answer_tallies() -> int:
         .group_by(Answer.company_id, Answer.audience, Answer.stage, Answer.question_id, value),
     ))
     return db.session.scalar(sa.select(sa.func.count()).select_from(AnswerTally))
+
+
+def rebuild_request_tallies() -> int:
+    """Recount request_tallies from the requests, after a bulk load that ran with triggers off
+    (PostgreSQL's ``session_replication_role = replica``, as pg_restore does); the database's
+    triggers keep them otherwise. Returns the number of tally rows. Flushes; the caller commits."""
+    db.session.execute(sa.delete(RequestTally))
+    db.session.execute(sa.insert(RequestTally).from_select(
+        ["company_id", "audience", "sent", "completed"],
+        sa.select(FeedbackRequest.company_id, FeedbackRequest.audience, sa.func.count(FeedbackRequest.first_sent_at),
+                  sa.func.count(FeedbackRequest.answered_at))
+        .where(sa.or_(FeedbackRequest.first_sent_at.is_not(None), FeedbackRequest.answered_at.is_not(None)))
+        .group_by(FeedbackRequest.company_id, FeedbackRequest.audience),
+    ))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(RequestTally))
 
 
 def request_fresh_link(request: FeedbackRequest) -> bool:

@@ -4,8 +4,10 @@ The report and the dashboard showed, per audience, how many of a company's reque
 (first_sent_at) and answered (answered_at) by counting them: an index scan that grew with the
 company's requests. request_tallies holds the two numbers per company and audience. Triggers on
 feedback_requests keep it exact whoever writes: the sender's marks, the claim of an answer,
-imports and bulk loads (COPY included), deletions and cascades. The covering index those counts
-used is dropped with them (each answer and each first send wrote it).
+imports and bulk loads (COPY included, unless triggers are switched off as pg_restore does:
+services.responses.rebuild_request_tallies recounts them), deletions and cascades. The covering
+index those counts used is dropped with them (each answer and each first send wrote it); a plain
+index on company_id stays for the foreign key's cascade.
 
 PostgreSQL: statement-level triggers over the transition tables, one upsert per statement with
 its rows in key order (concurrent statements never lock two tallies in opposite orders).
@@ -94,6 +96,7 @@ TRIGGERS = ("request_tallies_insert", "request_tallies_update", "request_tallies
 
 def upgrade():
     op.drop_index('ix_feedback_requests_company_counts', table_name='feedback_requests')
+    op.create_index(op.f('ix_feedback_requests_company_id'), 'feedback_requests', ['company_id'], unique=False)
     op.create_table('request_tallies',
     sa.Column('company_id', sa.Integer(), nullable=False),
     sa.Column('audience', sa.String(length=20), nullable=False),
@@ -124,5 +127,6 @@ def downgrade():
     if postgres:
         op.execute("DROP FUNCTION request_tallies_apply()")
     op.drop_table('request_tallies')
+    op.drop_index(op.f('ix_feedback_requests_company_id'), table_name='feedback_requests')
     op.create_index('ix_feedback_requests_company_counts', 'feedback_requests',
                     ['company_id', 'audience', 'first_sent_at', 'answered_at'], unique=False)
