@@ -42,13 +42,14 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every table known to Alembic and the mapper
-    from .database import configure_engine_events
+    from .database import configure_engine_events, ping_idle_connections
     from . import access  # noqa: F401 - registers the user loader
     from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine)
+        ping_idle_connections(db.engine)
     from .models.base import render_migration_item
 
     migrate.init_app(

@@ -68,7 +68,8 @@ class Config:
             key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
         ]
         self.SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'feedback.db'}")
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Pooled connections are tested after idling, not at every checkout (database.ping_idle_connections).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False}
 
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
         self.MAIL_PORT = _int("MAIL_PORT", 25)

@@ -1,7 +1,12 @@
-"""Engine settings that depend on the database: SQLite gets WAL and a busy timeout."""
+"""Engine settings: SQLite gets WAL and a busy timeout; pooled connections are pinged after idling."""
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
+
+# A pooled connection unused for longer than this is tested before use (ping_idle_connections).
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 def configure_engine_events(engine: sa.Engine) -> None:
@@ -23,3 +28,33 @@ def configure_engine_events(engine: sa.Engine) -> None:
 def _is_memory(engine: sa.Engine) -> bool:
     database = engine.url.database
     return not database or database == ":memory:"
+
+
+def ping_idle_connections(engine: sa.Engine) -> None:
+    """Pessimistic disconnect handling for connections that sat idle in the pool.
+
+    SQLAlchemy's ``pool_pre_ping`` tests every checkout with a round trip, which is one per
+    request. A connection checked in a moment ago is as alive as the server it just talked to, so
+    only one idle for more than PING_AFTER_IDLE_SECONDS (when a database restart or an idle
+    timeout may have closed it) is pinged, and a dead one is replaced as pre-ping would. A restart
+    in the middle of busy traffic fails the requests that meet a dead connection, and the pool is
+    renewed at once (SQLAlchemy's disconnect handling), as it would with pre-ping.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _new(_dbapi_connection, record) -> None:  # noqa: ANN001
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:  # noqa: ANN001
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # noqa: BLE001 - any failure: the pool tries a new connection
+            raise sa.exc.DisconnectionError(f"idle connection failed its ping: {error}") from error

@@ -6,7 +6,7 @@ import re
 from flask import current_app, render_template, request
 from flask_login import current_user
 
-from ..access import company_or_404, roles_required
+from ..access import company_ref_or_404, roles_required
 from ..exports import csv_response
 from ..extensions import db
 from ..services.audit import record
@@ -23,7 +23,7 @@ COMMENTS_SHOWN = 50  # a random sample on the page; the CSV export holds every c
 
 
 def _dashboard_data(company_id: int) -> dict:
-    company = company_or_404(company_id)
+    company = company_ref_or_404(company_id)
     k = current_app.config["FEEDBACK_MIN_RESPONSES"]
     flt = ResponseFilter.from_args(company.id, request.args)
     facts = figures.page_facts(flt)
