@@ -58,3 +58,31 @@ def ping_idle_connections(engine: sa.Engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as error:  # noqa: BLE001 - any failure: the pool tries a new connection
             raise sa.exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
+
+
+# Pages that only read, by endpoint and method: they run without a transaction (read_only_pages).
+READ_ONLY_PAGES = {"dashboard.company": ("GET", "HEAD"), "survey.answer": ("GET", "HEAD")}
+
+
+def read_only_pages() -> None:
+    """Before a read-only page (READ_ONLY_PAGES): its session reads in autocommit mode.
+
+    Such a page writes nothing, so a transaction buys it nothing, and on PostgreSQL costs two
+    round trips (BEGIN and the ROLLBACK when the session closes). The ROLLBACK also empties
+    psycopg's cache of prepared statements, so that without this no statement of a web request is
+    ever prepared: each is planned again on every visit. Statements then see the data as of
+    their own start rather than the page's first statement, which the figures tolerate: they
+    stand on anonymity snapshots fixed by response id. A write on such a page would commit
+    statement by statement, so nothing that writes belongs in READ_ONLY_PAGES.
+    """
+    from flask import request
+
+    from .extensions import db
+
+    if request.method not in READ_ONLY_PAGES.get(request.endpoint, ()):
+        return
+    # SQLite's driver opens no transaction for reads anyway, and switching the mode costs it a PRAGMA
+    # each way; a session already in a transaction (an app context shared with the caller, as in
+    # tests) keeps it.
+    if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -472,3 +472,40 @@ def test_snapshot_figures_are_rendered_once_escaped_and_move_with_the_snapshot(w
                                        application_ref="SNAP-NEW")])
     assert imported.exit_code == 0, imported.output
     assert ">Site Reliability Engineer</option>" in admin.get(url).text
+
+
+def test_read_only_pages_read_without_a_transaction_and_answers_write_in_one(web, import_csv, runner, smtp_server):
+    """The dashboard and a link's form only read: on PostgreSQL their statements run in autocommit
+    mode (no BEGIN and ROLLBACK per visit); submitting an answer stays one transaction."""
+    import_candidates(import_csv, runner)
+    with web.app_context():
+        engine = db.engine
+    modes: list[tuple[str, str | None]] = []
+
+    def record(conn, _cursor, statement, *_args) -> None:  # noqa: ANN001, ANN002
+        modes.append((statement.split()[0].upper(), conn.get_execution_options().get("isolation_level")))
+
+    browser = web.test_client()
+    (message,) = [m for m in smtp_server.messages if m["To"] == candidate_address(0)]
+    (path,) = links_in(message)
+    admin = sign_in(web)
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        form = browser.get(path)
+        assert form.status_code == 200
+        read_form = list(modes)
+        modes.clear()
+        answered = browser.post(path, data={"csrf_token": csrf_token(form.text), "nps": "9", "communication": "4"})
+        assert answered.status_code == 200, answered.text
+        wrote = list(modes)
+        modes.clear()
+        assert admin.get(f"/companies/{company_id()}/dashboard").status_code == 200
+        read_dashboard = list(modes)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    # SQLite's driver opens no transaction to read: the pages read as they are there.
+    reading = "AUTOCOMMIT" if engine.dialect.name == "postgresql" else None
+    assert read_form and all(mode == reading for _verb, mode in read_form), read_form
+    assert read_dashboard and all(mode == reading for _verb, mode in read_dashboard), read_dashboard
+    assert {"INSERT", "UPDATE", "WITH"} & {verb for verb, _mode in wrote}, wrote  # WITH: PostgreSQL's claim
+    assert all(mode != "AUTOCOMMIT" for _verb, mode in wrote), wrote

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql
 
 from ..extensions import db
 from ..models import Answer, Position, Question, RequestTally, Response
@@ -377,8 +378,12 @@ def _comment_statements(flt: ResponseFilter, key: str) -> tuple[sa.Select, sa.Se
         chosen = flt.answers(sa.select(Answer.id).select_from(Answer).where(
             Answer.question_id.in_(sa.select(Question.id).where(Question.key == key))))
         count = sa.select(sa.func.count()).select_from(chosen.subquery()).scalar_subquery()
-        texts_counted = sa.select(Answer.text, count).where(
-            Answer.id.in_(sa.bindparam("ids", expanding=True)), Answer.text.is_not(None))
+        if db.engine.dialect.name == "postgresql":
+            # One array parameter: the same short statement for any sample, which psycopg prepares.
+            chosen_ids = Answer.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
+        else:
+            chosen_ids = Answer.id.in_(sa.bindparam("ids", expanding=True))
+        texts_counted = sa.select(Answer.text, count).where(chosen_ids, Answer.text.is_not(None))
         statements = remember(app_cache("comment_statements"), (flt, key), (chosen, texts_counted, sa.select(count)))
     return statements
 
