@@ -19,13 +19,18 @@ from .models.outcomes import Application
 from .services.outcomes_csv import fold
 
 
+# Built once: every signed-in request loads its user (a new session each time, so Session.get
+# would find nothing in its identity map and only add to the cost).
+_USER_BY_ID = sa.select(User).where(User.id == sa.bindparam("user_id"))
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The session cookie names ``id:session_token``; a token changed at logout ends the session."""
     id_part, _, token = user_id.partition(":")
     if not id_part.isdigit() or not token:
         return None
-    user = db.session.get(User, int(id_part))
+    user = db.session.execute(_USER_BY_ID, {"user_id": int(id_part)}).scalar_one_or_none()
     if user is None or user.session_token != token:
         return None
     return user
