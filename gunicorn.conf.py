@@ -4,6 +4,7 @@
 """
 import multiprocessing
 import os
+import re
 
 from gunicorn.glogging import Logger
 
@@ -17,11 +18,27 @@ timeout = 30
 
 
 class RedactingLogger(Logger):
-    """Every access-log atom (request line, path, referer…) with /f/, /u/ and /me/view/ tokens replaced."""
+    """The access-log atoms the format prints (request line, path, referer…), with /f/, /u/ and
+    /me/view/ tokens replaced.
+
+    gunicorn offers every header and environ variable as an atom (some 80 per request); only the
+    ones the format names are kept and redacted, so a line costs what it prints. An atom the format
+    names but the request lacks prints as "-", as gunicorn's own atoms do.
+    """
 
     def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201
         atoms = super().atoms(resp, req, environ, request_time)
-        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
+        return {key: redact(atoms[key]) if isinstance(atoms[key], str) else atoms[key]
+                for key in self._printed_atoms() if key in atoms}
+
+    def _printed_atoms(self) -> frozenset[str]:
+        """The atom names in access_log_format (``{header}i`` names lower-cased, as gunicorn looks them up)."""
+        fmt = self.cfg.access_log_format
+        if getattr(self, "_atoms_format", None) != fmt:
+            names = re.findall(r"%\((.*?)\)", fmt)
+            self._atoms_names = frozenset(name.lower() if name.startswith("{") else name for name in names)
+            self._atoms_format = fmt
+        return self._atoms_names
 
 
 logger_class = RedactingLogger

@@ -138,21 +138,37 @@ def wrk(url: str, duration: float, threads: int = 2, connections: int = 16, lua:
     return parsed
 
 
-def login_cookie(base: str) -> str:
-    """Sign in through the real /login form (CSRF off for the benchmark) and return the session cookie."""
+def login_cookie(base: str, page: str) -> str:
+    """Sign in through the real /login form (CSRF off for the benchmark) and return the session
+    cookie a browser holds once it has shown ``page``.
+
+    wrk replays one cookie. A browser keeps the cookie each response sets: the first page after
+    sign-in adds the session's CSRF token (the benchmark's sign-in form had none), and later
+    pages leave the cookie alone. Replaying the sign-in cookie itself would make every measured
+    page re-sign and re-send a cookie that no browser would send twice.
+    """
     host, port = base.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    body = urlencode({"email": COMPANY_LOGIN, "password": COMPANY_PASSWORD})
-    conn.request("POST", "/login", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT})
-    response = conn.getresponse()
-    response.read()
-    if response.status != 302:
-        raise RuntimeError(f"sign-in for the dashboard benchmark answered {response.status}")
-    for header, value in response.getheaders():
-        if header.lower() == "set-cookie" and value.startswith("session="):
-            return value.split(";", 1)[0]
-    raise RuntimeError("sign-in set no session cookie")
+    cookie = None
+    for method, path in (("POST", "/login"), ("GET", page)):
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        headers = {"User-Agent": USER_AGENT}
+        if method == "POST":
+            body = urlencode({"email": COMPANY_LOGIN, "password": COMPANY_PASSWORD})
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        else:
+            body = None
+            headers["Cookie"] = cookie
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.status != (302 if method == "POST" else 200):
+            raise RuntimeError(f"{method} {path} for the dashboard benchmark answered {response.status}")
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie" and value.startswith("session="):
+                cookie = value.split(";", 1)[0]
+        if cookie is None:
+            raise RuntimeError("sign-in set no session cookie")
+    return cookie
 
 
 def check_page(base: str, path: str, headers: dict[str, str] | None = None, method: str = "GET",
@@ -209,8 +225,8 @@ def _run(work: Path, database_url: str, baseline_db_url: str, company_id: int, g
         assert status == 200, f"live link GET answered {status}"
         status, _ = check_page(bare.base, "/form")
         assert status == 200, f"baseline form answered {status}"
-        cookie = login_cookie(real.base)
         dashboard = f"/companies/{company_id}/dashboard"
+        cookie = login_cookie(real.base, dashboard)
         status, page = check_page(real.base, dashboard, {"Cookie": cookie})
         assert status == 200 and "where did our process fall short" in page, f"dashboard answered {status}"
         status, _ = check_page(bare.base, "/first-row")

@@ -1,6 +1,7 @@
 """Keep link tokens out of every log line (the dev server's and gunicorn's access logs included)."""
 from __future__ import annotations
 
+import copy
 import logging
 import re
 
@@ -21,7 +22,11 @@ class TokenRedactingFilter(logging.Filter):
         if isinstance(record.args, tuple):
             record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
         elif isinstance(record.args, dict):
-            record.args = {key: redact(value) if isinstance(value, str) else value for key, value in record.args.items()}
+            changed = {key: redact(value) for key, value in record.args.items()
+                       if isinstance(value, str) and TOKEN_PATH.search(value)}
+            if changed:  # a copy of the same mapping type (gunicorn's atoms print a missing one as "-")
+                record.args = copy.copy(record.args)
+                record.args.update(changed)
         return True
 
 

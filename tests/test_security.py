@@ -1173,6 +1173,12 @@ def fetch(url: str, method: str = "GET", headers: dict | None = None) -> int:
         return exc.code
 
 
+# gunicorn's default access-log format, then a path, a header and an environ atom that hold the
+# token too, and a header no request sends (printed as "-").
+ACCESS_FORMAT = ('%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+                 ' U=%(U)s ref=%({Referer}i)s raw=%({raw_uri}e)s absent=%({x-absent}i)s')
+
+
 def test_gunicorn_access_log_never_holds_a_token(app, import_csv, runner, smtp_server, database_url, tmp_path):
     """Attack: read the tokens from the server's logs. A real gunicorn with gunicorn.conf.py serves /f/, /u/
     and /me/view/ URLs (good and tampered tokens, a query string, a token in Referer); its access log
@@ -1195,7 +1201,8 @@ def test_gunicorn_access_log_never_holds_a_token(app, import_csv, runner, smtp_s
     with stderr_log.open("w") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-             "--access-logfile", str(access_log), "--error-logfile", str(error_log), "wsgi:app"],
+             "--access-logfile", str(access_log), "--error-logfile", str(error_log),
+             "--access-logformat", ACCESS_FORMAT, "wsgi:app"],
             cwd=ROOT, env=env, stdout=stderr, stderr=stderr)
         try:
             wait_until_up(port, process)
@@ -1213,6 +1220,10 @@ def test_gunicorn_access_log_never_holds_a_token(app, import_csv, runner, smtp_s
             process.wait(timeout=30)
     logged = access_log.read_text()
     assert logged.count("/f/[token]") >= 4, logged
+    lines = logged.splitlines()
+    assert any(" U=/f/[token] " in line and " raw=/f/[token]?utm_source=mail " in line for line in lines), logged
+    assert any(f"ref={PUBLIC_BASE}/f/[token]" in line for line in lines), logged
+    assert all(line.endswith(" absent=-") for line in lines), logged
     assert "/u/[token]" in logged and "/me/view/[token]" in logged
     for name, text in (("access log", logged), ("error log", error_log.read_text()),
                        ("stderr", stderr_log.read_text())):
