@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import abort
-from flask_login import current_user, login_required
+from flask_login import UserMixin, current_user, login_required
 
 from .extensions import db, login_manager
 from .models import Company, ImportBatch, User, recruiter_companies
@@ -19,21 +19,40 @@ from .models.outcomes import Application
 from .services.outcomes_csv import fold
 
 
-# Built once: every signed-in request loads its user (a new session each time, so Session.get
-# would find nothing in its identity map and only add to the cost).
-_USER_BY_ID = sa.select(User).where(User.id == sa.bindparam("user_id"))
+class SignedInUser(UserMixin):
+    """The signed-in user as every request loads it: a plain row of the account, not an ORM object.
+
+    Pages only read who is signed in (id, e-mail, role, company), and building a User through the
+    ORM on every request cost more than the query itself. Code that changes the account loads the
+    User (``db.session.get(User, current_user.id)``).
+    """
+
+    def __init__(self, id: int, email: str, role: str, company_id: int | None, session_token: str) -> None:  # noqa: A002
+        self.id, self.email, self.role, self.company_id, self.session_token = id, email, role, company_id, session_token
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+# Built once: every signed-in request loads its user.
+_USER_BY_ID = sa.select(User.id, User.email, User.role, User.company_id, User.session_token).where(
+    User.id == sa.bindparam("user_id"))
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(user_id: str) -> SignedInUser | None:
     """The session cookie names ``id:session_token``; a token changed at logout ends the session."""
     id_part, _, token = user_id.partition(":")
     if not id_part.isdigit() or not token:
         return None
-    user = db.session.execute(_USER_BY_ID, {"user_id": int(id_part)}).scalar_one_or_none()
-    if user is None or user.session_token != token:
+    row = db.session.connection().execute(_USER_BY_ID, {"user_id": int(id_part)}).first()
+    if row is None or row.session_token != token:
         return None
-    return user
+    return SignedInUser(*row)
 
 
 def roles_required(*roles: str):  # noqa: ANN201
@@ -93,25 +112,22 @@ class CompanyRef(NamedTuple):
     name: str
 
 
-_COMPANY_REF = sa.select(Company.id, Company.name).where(Company.id == sa.bindparam("company_id"))
-_RECRUITER_COMPANY_REF = _COMPANY_REF.where(Company.id.in_(
-    sa.select(recruiter_companies.c.company_id).where(recruiter_companies.c.user_id == sa.bindparam("user_id"))))
+_ASSIGNED = sa.select(recruiter_companies.c.company_id).where(
+    recruiter_companies.c.user_id == sa.bindparam("user_id"), recruiter_companies.c.company_id == sa.bindparam("company_id"))
 
 
-def company_ref_or_404(company_id: int) -> CompanyRef:
-    """company_or_404 for pages that need only the company's id and name: the same scoping as
-    visible_company_ids and the same 404, in one prebuilt Core query (the dashboard's hot path)."""
+def may_see_company_or_404(company_id: int) -> None:
+    """The scoping of visible_company_ids for one company, for pages that read the company with
+    the rest of their data (the dashboard): admins see any company and company users their own,
+    decided by the role alone; recruiters their assigned companies, in one prebuilt query. Whether
+    the company exists is the caller's to check, with the same 404."""
     user = current_user
-    if user.role == "recruiter":
-        statement = _RECRUITER_COMPANY_REF
-    elif user.role == "admin" or user.company_id == company_id:
-        statement = _COMPANY_REF
-    else:
-        abort(404)
-    row = db.session.connection().execute(statement, {"company_id": company_id, "user_id": user.id}).first()
-    if row is None:
-        abort(404)
-    return CompanyRef(*row)
+    if user.role == "admin" or (user.role == "company" and user.company_id == company_id):
+        return
+    if user.role == "recruiter" and db.session.connection().execute(
+            _ASSIGNED, {"company_id": company_id, "user_id": user.id}).first() is not None:
+        return
+    abort(404)
 
 
 def batch_or_404(batch_id: int) -> ImportBatch:

@@ -394,11 +394,18 @@ def test_csv_export_cells_are_inert_and_round_trip(rows):
     assert [[spreadsheet_value(cell) for cell in row] for row in parsed[1:]] == rows
 
 
-def test_page_shows_a_sample_of_comments_and_the_export_all_of_them(web, import_csv, runner, smtp_server):
+@pytest.mark.parametrize("kept", ["texts", "ids"])
+def test_page_shows_a_sample_of_comments_and_the_export_all_of_them(web, import_csv, runner, smtp_server, kept,
+                                                                    monkeypatch):
     """60 comments: the page shows a random 50 (a new sample each visit), the CSV all 60; an erased
-    comment is gone from both at once, although the figures stay cached for the snapshot."""
+    comment is gone from both at once, although the figures and the comments stay kept for the
+    snapshot. Alike when the texts are kept in memory and when they are too long to keep (ids only)."""
     from feedback.dashboard.views import COMMENTS_SHOWN
+    from feedback.queries import dashboard
     from feedback.services.privacy import erase_person
+
+    if kept == "ids":
+        monkeypatch.setattr(dashboard, "COMMENT_TEXTS_KEPT", 10)
 
     total = COMMENTS_SHOWN + 10
     rows = [outcome_row(candidate_name=f"Many {i}", candidate_email=f"many{i}@example.org", stage="interview",
@@ -425,6 +432,44 @@ def test_page_shows_a_sample_of_comments_and_the_export_all_of_them(web, import_
         page = admin.get(url).text
         assert "comment number 0<" not in page
         assert f"{COMMENTS_SHOWN} of {total - 1}" in page
+    with web.app_context():
+        (entry,) = dashboard.app_cache("comments").values()
+        assert (entry.texts is None) == (kept == "ids") and len(entry.ids) == total - 1
+
+
+def test_answer_changes_move_with_every_deletion_or_edit_of_an_answer_and_never_with_a_new_one(
+        app, import_csv, runner, smtp_server):
+    """answer_changes (kept by triggers on answers) is the version of the comments the dashboard
+    keeps: it must move with any deletion or edit of stored text, whoever makes it, and stay put
+    when answers are added."""
+    from feedback.models import Answer, AnswerChanges
+
+    def changes() -> int:
+        return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(AnswerChanges.changes), 0)))
+
+    rows = [outcome_row(candidate_name=f"Change {i}", candidate_email=f"change{i}@example.org", stage="interview",
+                        outcome="withdrew", company_contact_email="", application_ref=f"CHANGE-{i}")
+            for i in range(2)]
+    import_and_send(import_csv, runner, rows)
+    before = changes()
+    browser = app.test_client()
+    answer(browser, smtp_server, "change0@example.org", nps=7, communication=3, improve="first words")
+    answer(browser, smtp_server, "change1@example.org", nps=8, communication=4, improve="other words")
+    assert changes() == before  # new answers: no change
+    text_ids = list(db.session.scalars(sa.select(Answer.id).where(Answer.text.is_not(None)).order_by(Answer.id)))
+    db.session.execute(sa.update(Answer).where(Answer.id == text_ids[0]).values(text="edited"))
+    db.session.commit()
+    assert changes() == before + 1
+    db.session.execute(sa.update(Answer).where(Answer.id == text_ids[0]).values(number=3))
+    db.session.commit()
+    assert changes() == before + 1  # numbers never change a comment
+    db.session.execute(sa.delete(Answer).where(Answer.id.in_(text_ids[:2])))
+    db.session.commit()
+    assert changes() > before + 1
+    moved = changes()
+    db.session.execute(sa.delete(Company.__table__))  # a cascade through responses to answers
+    db.session.commit()
+    assert changes() > moved
 
 
 def test_snapshot_figures_are_rendered_once_escaped_and_move_with_the_snapshot(web, import_csv, runner,

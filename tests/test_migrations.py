@@ -40,6 +40,18 @@ def test_request_tally_triggers_exist_at_head(app):
     assert sorted(names) == ["request_tallies_delete", "request_tallies_insert", "request_tallies_update"]
 
 
+def test_answer_changes_triggers_exist_at_head(app):
+    """The dashboard's kept comments are only right while the triggers on answers exist."""
+    if db.engine.dialect.name == "postgresql":
+        names = db.session.scalars(sa.text(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'answers'::regclass AND NOT tgisinternal"))
+        expected = ["answer_changes_delete", "answer_changes_truncate", "answer_changes_update"]
+    else:
+        names = db.session.scalars(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'answers'"))
+        expected = ["answer_changes_delete", "answer_changes_update"]
+    assert sorted(names) == expected
+
+
 def test_upgrade_builds_every_table_on_a_new_sqlite_file(make_app, tmp_path):
     path = tmp_path / "brand-new.db"
     fresh = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")

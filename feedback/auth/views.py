@@ -5,6 +5,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter
+from ..models import User
 from ..safety import safe_next_url
 from ..services.accounts import authenticate, end_sessions
 from . import bp
@@ -46,7 +47,7 @@ def login():  # noqa: ANN201
 @login_required
 def logout():  # noqa: ANN201
     """Sign out everywhere: the session cookie and any copy of it stop working."""
-    end_sessions(current_user)
+    end_sessions(db.session.get(User, current_user.id))
     db.session.commit()
     logout_user()
     session.clear()

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_login import current_user
 
-from ..access import company_ref_or_404, roles_required
+from ..access import CompanyRef, may_see_company_or_404, roles_required
 from ..exports import csv_response
 from ..extensions import db
 from ..services.audit import record
@@ -23,10 +23,13 @@ COMMENTS_SHOWN = 50  # a random sample on the page; the CSV export holds every c
 
 
 def _dashboard_data(company_id: int) -> dict:
-    company = company_ref_or_404(company_id)
+    may_see_company_or_404(company_id)
     k = current_app.config["FEEDBACK_MIN_RESPONSES"]
-    flt = ResponseFilter.from_args(company.id, request.args)
+    flt = ResponseFilter.from_args(company_id, request.args)
     facts = figures.page_facts(flt)
+    if facts.company_name is None:
+        abort(404)
+    company = CompanyRef(company_id, facts.company_name)
     flt, responses, total = figures.snapshot_filter(flt, k, total=facts.responses)
     enough = responses >= k
     data = {
@@ -48,7 +51,8 @@ def _dashboard_data(company_id: int) -> dict:
         "shortfalls": shortfalls[:SHORTFALL_COUNT],
         "by_stage": found["by_stage"], "by_position": found["by_position"], "by_month": found["by_month"],
         "decline_reasons": found["decline_reasons"],
-        **dict(zip(("comments", "comment_count"), figures.comments(flt, limit=COMMENTS_SHOWN))),
+        **dict(zip(("comments", "comment_count"),
+                   figures.comments(flt, limit=COMMENTS_SHOWN, answer_changes=facts.answer_changes))),
     }
     return data
 

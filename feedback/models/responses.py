@@ -66,6 +66,21 @@ class Answer(db.Model):
     text: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class AnswerChanges(db.Model):
+    """How often stored answers were deleted or had their text changed (one row, ``id`` 1).
+
+    Kept by database triggers on answers (migration f3c9d1e8b7a4): an erasure, a purge or a
+    cascade adds to it, a new answer does not. The dashboard keeps a snapshot's comments in memory
+    while this number stands, so anything deleted leaves the page at once. A later migration that
+    rebuilds answers on SQLite (batch mode) must create the triggers again.
+    """
+
+    __tablename__ = "answer_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    changes: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 class AnswerTally(db.Model):
     """How often each value was given to each question, per company, audience and stage.
 

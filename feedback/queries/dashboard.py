@@ -9,13 +9,14 @@ import random
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql
 
 from ..extensions import db
-from ..models import Answer, Position, Question, RequestTally, Response
+from ..models import Answer, AnswerChanges, Company, Position, Question, RequestTally, Response
 from ..survey.definitions import LIKERT_KEYS
 from .filters import ResponseFilter, month_of
 from .reports import DETRACTOR_MAX, PROMOTER_MIN
@@ -80,35 +81,40 @@ def response_count(flt: ResponseFilter) -> int:
 class PageFacts:
     """What a dashboard page reads afresh on every visit (page_facts)."""
 
+    company_name: str | None  # None: no such company
     responses: int  # all the responses the filter keeps (before the anonymity snapshot)
     requests: dict  # per audience: {"sent": n, "completed": n}, as reports.request_counts
     newest_response_id: int | None  # of any company: the platform benchmark's version
     positions: list  # (id, title) of the company's positions, by title
+    answer_changes: int  # deletions and edits of stored answers so far: the kept comments' version
 
 
 def page_facts(flt: ResponseFilter) -> PageFacts:
     """The page's live numbers in one statement (one round trip), each a lookup or an index-only count.
 
-    The responses the filter keeps, the company's requests mailed and answered per audience (from
-    request_tallies), the newest response id and a version of the company's positions (their
-    count and newest id: positions are only ever added, never renamed). The statement is built
-    once per filter.
+    The company's name (None if there is no such company: the caller answers 404), the responses
+    the filter keeps, the company's requests mailed and answered per audience (from
+    request_tallies), the newest response id, a version of the company's positions (their count
+    and newest id: positions are only ever added, never renamed) and of stored answers
+    (answer_changes, for the kept comments). The statement is built once per filter.
     """
     statement = recall(app_cache("facts_statements"), flt)
     if statement is None:
         statement = remember(app_cache("facts_statements"), flt, _facts_statement(flt))
-    (responses, candidate_sent, candidate_completed, company_sent, company_completed, newest, position_count,
-     newest_position) = db.session.connection().execute(statement).one()
+    (company_name, responses, candidate_sent, candidate_completed, company_sent, company_completed, newest,
+     position_count, newest_position, answer_changes) = db.session.connection().execute(statement).one()
     key = (flt.company_id, position_count, newest_position)
     company_positions = recall(app_cache("positions"), key)
     if company_positions is None:
         company_positions = remember(app_cache("positions"), key, positions(flt.company_id))
     return PageFacts(
+        company_name=company_name,
         responses=responses,
         requests={"candidate": {"sent": candidate_sent, "completed": candidate_completed},
                   "company": {"sent": company_sent, "completed": company_completed}},
         newest_response_id=newest,
         positions=company_positions,
+        answer_changes=answer_changes,
     )
 
 
@@ -122,12 +128,14 @@ def _facts_statement(flt: ResponseFilter) -> sa.Select:
             RequestTally.company_id == flt.company_id, RequestTally.audience == audience)), 0)
 
     return sa.select(
+        scalar(sa.select(Company.name).where(Company.id == flt.company_id)),
         scalar(sa.select(sa.func.count()).select_from(Response).where(*flt.conditions())),
         requests("candidate", RequestTally.sent), requests("candidate", RequestTally.completed),
         requests("company", RequestTally.sent), requests("company", RequestTally.completed),
         scalar(sa.select(sa.func.max(Response.id))),
         scalar(sa.select(sa.func.count()).select_from(Position).where(Position.company_id == flt.company_id)),
         scalar(sa.select(sa.func.max(Position.id)).where(Position.company_id == flt.company_id)),
+        sa.func.coalesce(scalar(sa.select(AnswerChanges.changes).where(AnswerChanges.id == 1)), 0),
     )
 
 
@@ -335,58 +343,74 @@ def choice_counts(flt: ResponseFilter, key: str) -> list[tuple[str, int]]:
     )).all()
 
 
-def comments(flt: ResponseFilter, key: str = "improve", limit: int | None = 200) -> tuple[list[str], int]:
+def comments(flt: ResponseFilter, key: str = "improve", limit: int | None = 200,
+             answer_changes: int | None = None) -> tuple[list[str], int]:
     """(free-text answers in random order, how many there are): a random ``limit`` of them (None:
     all), without anything that says who wrote them.
 
-    Within an anonymity snapshot the set of comments only shrinks (an erasure deletes a text), so
-    their ids are kept (the latest snapshot's, per filter) while their count (an index-only count)
-    stays the same; each page draws its sample from them and reads the texts by id, together with
-    that count (one query). An erasure lowers the count: the ids are read again at once.
+    Within an anonymity snapshot comments are only ever taken away (an erasure deletes a text),
+    never added, and every deletion or edit of an answer moves ``answer_changes`` (kept by triggers,
+    read by page_facts). So a snapshot's comments are read once per process and kept while that
+    number stands: the page draws its sample from memory, and an erasure shows at once. A filter
+    whose texts would take more than COMMENT_TEXTS_KEPT characters keeps only their ids and reads
+    the sample's texts by id.
     """
-    chosen, texts_counted, count = _comment_statements(flt, key)
-    # One entry per filter, the latest snapshot's: a company's ids can be many, older snapshots never return.
-    cache = app_cache("comment_ids")
+    if limit is None or flt.max_response_id is None or answer_changes is None:
+        texts = list(db.session.scalars(_comment_statements(flt, key)[0]))
+        random.shuffle(texts)
+        return (texts if limit is None else texts[:limit]), len(texts)
+    cache = app_cache("comments")
+    # One entry per filter, the latest snapshot's: older snapshots never return.
     slot = (flt.with_(max_response_id=None), key)
-    snapshot, ids = recall(cache, slot) or (None, None)
-    if flt.max_response_id is not None and snapshot == flt.max_response_id:
-        # The usual page: the sample's texts and the count that proves the ids current, in one query.
-        sample = _sample(ids, limit)
-        connection = db.session.connection()
-        rows = connection.execute(texts_counted, {"ids": sample}).all() if sample else connection.execute(count).all()
-        if rows and rows[0][-1] == len(ids):
-            texts = [row[0] for row in rows] if sample else []
-            random.shuffle(texts)
-            return texts, len(ids)
-    ids = list(db.session.scalars(chosen))
-    if flt.max_response_id is not None:
-        remember(cache, slot, (flt.max_response_id, ids))
-    sample = _sample(ids, limit)
-    if not sample:
-        return [], 0
-    texts = list(db.session.scalars(sa.select(Answer.text).where(Answer.id.in_(sample), Answer.text.is_not(None))))
+    version = (flt.max_response_id, answer_changes)
+    kept = recall(cache, slot)
+    if kept is None or kept.version != version:
+        kept = _keep_comments(cache, slot, version, db.session.execute(_comment_statements(flt, key)[1]).all())
+    if kept.texts is not None:
+        return random.sample(kept.texts, min(limit, len(kept.texts))), len(kept.texts)
+    sample = random.sample(kept.ids, min(limit, len(kept.ids)))
+    texts = list(db.session.connection().execute(_comment_statements(flt, key)[2], {"ids": sample}).scalars())
     random.shuffle(texts)
-    return texts, len(ids)
+    return texts, len(kept.ids)
+
+
+# Characters of comment text a process keeps for the dashboard's samples, in all and per filter.
+COMMENT_TEXTS_KEPT = 4_000_000
+COMMENT_TEXTS_KEPT_IN_ALL = 16_000_000
+
+
+class _KeptComments(NamedTuple):
+    version: tuple[int, int]  # (snapshot cutoff, answer_changes)
+    ids: tuple[int, ...]
+    texts: tuple[str, ...] | None  # None: too long to keep, read by id
+    size: int  # characters kept (an id counts as 8)
+
+
+def _keep_comments(cache: OrderedDict, slot: tuple, version: tuple[int, int], rows: list) -> _KeptComments:
+    ids = tuple(row[0] for row in rows)
+    chars = sum(len(row[1]) for row in rows)
+    texts = tuple(row[1] for row in rows) if chars <= COMMENT_TEXTS_KEPT else None
+    kept = _KeptComments(version, ids, texts, 8 * len(ids) + (chars if texts is not None else 0))
+    cache.pop(slot, None)
+    remember(cache, slot, kept)
+    while len(cache) > 1 and sum(entry.size for entry in cache.values()) > COMMENT_TEXTS_KEPT_IN_ALL:
+        cache.popitem(last=False)
+    return kept
 
 
 def _comment_statements(flt: ResponseFilter, key: str) -> tuple[sa.Select, sa.Select, sa.Select]:
-    """comments()' statements for one filter, built once: the ids, the texts of some ids with the
-    count, and the count alone."""
+    """comments()' statements for one filter, built once: the texts, their ids with the texts, and
+    the texts of some ids."""
     statements = recall(app_cache("comment_statements"), (flt, key))
     if statements is None:
-        # Free-text questions store text only (never a number), so no row is read: the count is index-only.
-        chosen = flt.answers(sa.select(Answer.id).select_from(Answer).where(
-            Answer.question_id.in_(sa.select(Question.id).where(Question.key == key))))
-        count = sa.select(sa.func.count()).select_from(chosen.subquery()).scalar_subquery()
+        chosen = flt.answers(sa.select(Answer.id, Answer.text).select_from(Answer).where(
+            Answer.question_id.in_(sa.select(Question.id).where(Question.key == key)), Answer.text.is_not(None)))
         if db.engine.dialect.name == "postgresql":
             # One array parameter: the same short statement for any sample, which psycopg prepares.
             chosen_ids = Answer.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
         else:
             chosen_ids = Answer.id.in_(sa.bindparam("ids", expanding=True))
-        texts_counted = sa.select(Answer.text, count).where(chosen_ids, Answer.text.is_not(None))
-        statements = remember(app_cache("comment_statements"), (flt, key), (chosen, texts_counted, sa.select(count)))
+        texts_of = sa.select(Answer.text).where(chosen_ids, Answer.text.is_not(None))
+        statements = remember(app_cache("comment_statements"), (flt, key),
+                              (chosen.with_only_columns(Answer.text), chosen, texts_of))
     return statements
-
-
-def _sample(ids: list[int], limit: int | None) -> list[int]:
-    return ids if limit is None or limit >= len(ids) else random.sample(ids, limit)
