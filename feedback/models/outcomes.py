@@ -35,7 +35,11 @@ class Company(db.Model):
 
 class Position(db.Model):
     __tablename__ = "positions"
-    __table_args__ = (sa.UniqueConstraint("company_id", "title"),)
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "title"),
+        # The dashboard's version of a company's positions (their newest id) in one index step.
+        sa.Index("ix_positions_company_id_id", "company_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))

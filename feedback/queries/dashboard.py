@@ -122,21 +122,21 @@ def _facts_statement(flt: ResponseFilter) -> sa.Select:
     def scalar(select: sa.Select) -> sa.ScalarSelect:
         return select.scalar_subquery()
 
-    def requests(audience: str, column: sa.ColumnElement) -> sa.ScalarSelect:
-        # request_tallies: one row per company and audience (none before the first is mailed).
-        return sa.func.coalesce(scalar(sa.select(column).where(
-            RequestTally.company_id == flt.company_id, RequestTally.audience == audience)), 0)
-
+    # request_tallies: one row per company and audience (none before the first is mailed), read
+    # once for the four numbers (an aggregate without GROUP BY: always one row).
+    tallies = sa.select(*(
+        sa.func.coalesce(sa.func.sum(column).filter(RequestTally.audience == audience), 0).label(f"{audience}_{column.key}")
+        for audience in ("candidate", "company") for column in (RequestTally.sent, RequestTally.completed)
+    )).where(RequestTally.company_id == flt.company_id).subquery()
     return sa.select(
         scalar(sa.select(Company.name).where(Company.id == flt.company_id)),
         scalar(sa.select(sa.func.count()).select_from(Response).where(*flt.conditions())),
-        requests("candidate", RequestTally.sent), requests("candidate", RequestTally.completed),
-        requests("company", RequestTally.sent), requests("company", RequestTally.completed),
+        *tallies.c,
         scalar(sa.select(sa.func.max(Response.id))),
         scalar(sa.select(sa.func.count()).select_from(Position).where(Position.company_id == flt.company_id)),
         scalar(sa.select(sa.func.max(Position.id)).where(Position.company_id == flt.company_id)),
         sa.func.coalesce(scalar(sa.select(AnswerChanges.changes).where(AnswerChanges.id == 1)), 0),
-    )
+    ).select_from(tallies)
 
 
 def snapshot_filter(flt: ResponseFilter, min_responses: int, total: int | None = None) -> tuple[ResponseFilter, int, int]:
