@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectMultipleField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import Application, Question, Survey
@@ -56,9 +56,9 @@ def _field(question: Question, application: Application, company: str):  # noqa:
         choices = _scale_choices(question)
         if offers_not_applicable(question, application):
             choices.append(SelectChoice(NOT_APPLICABLE, "Does not apply"))
-        return RadioField(label, choices=choices, validators=required, description=description)
+        return _radio(label, choices, required, description)
     if question.kind == "yesno":
-        return RadioField(label, choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")], validators=required, description=description)
+        return _radio(label, [SelectChoice("yes", "Yes"), SelectChoice("no", "No")], required, description)
     if question.kind == "choices":
         validators = (
             [InputRequired(message="Please choose at least one.")] if question.required else [Optional()]
@@ -75,6 +75,18 @@ def _field(question: Question, application: Application, company: str):  # noqa:
             render_kw={"maxlength": limit, "rows": 5},
         )
     raise ValueError(f"unknown question kind {question.kind!r}")
+
+
+def _radio(label: str, choices: list[SelectChoice], validators: list, description: str) -> RadioField:
+    """A RadioField that checks the submitted value against the set of its choices' values.
+
+    The same check and message as RadioField's own (validate_choice), which builds every choice
+    anew on each validation; AnyOf runs after InputRequired or Optional, which clear any earlier
+    error when nothing was chosen, so the errors are the same either way.
+    """
+    values = frozenset(choice.value for choice in choices)
+    return RadioField(label, choices=choices, validate_choice=False, description=description,
+                      validators=[*validators, AnyOf(values, message="Not a valid choice.")])
 
 
 def survey_form_class(survey: Survey, application: Application) -> type[FlaskForm]:
