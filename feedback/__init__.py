@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 
 from .config import PROJECT_ROOT, Config, config_for_environment
 
@@ -109,6 +109,41 @@ def register_security_headers(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_malformed_input)
     app.before_request(read_only_pages)
     app.after_request(add_security_headers)
+    app.jinja_env.globals["url_for"] = _fixed_urls_kept(app.url_for)
+
+
+def _fixed_urls_kept(url_for):  # noqa: ANN001, ANN202
+    """Templates' url_for, with addresses built once and kept.
+
+    Every page's header and navigation link to the same few addresses (the stylesheet, home,
+    sign-in and -out, a company's dashboard); building each through the URL map costs more than
+    the rest of the header. Kept, per script root (an app mounted under a prefix): calls whose
+    arguments are all ids (integers) and static files, up to URLS_KEPT addresses; the URL map never
+    changes once the app is built. Anything else (text such as filters or link tokens, _external…)
+    is built every time, as before, and is never kept.
+    """
+    kept: dict[tuple, str] = {}
+
+    def cached_url_for(endpoint: str, **values) -> str:  # noqa: ANN003
+        if endpoint == "static":
+            keep = list(values) == ["filename"]
+        else:
+            keep = not endpoint.startswith(".") and all(type(value) is int for value in values.values())
+        if not keep or not has_request_context():
+            return url_for(endpoint, **values)
+        key = (request.script_root, endpoint, *sorted(values.items()))
+        url = kept.get(key)
+        if url is None:
+            url = url_for(endpoint, **values)
+            if len(kept) < URLS_KEPT:
+                kept[key] = url
+        return url
+
+    cached_url_for.kept = kept
+    return cached_url_for
+
+
+URLS_KEPT = 4096
 
 
 def register_cli(app: Flask) -> None:

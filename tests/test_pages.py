@@ -89,6 +89,48 @@ def test_security_headers_on_normal_pages(client, path):
     assert "Strict-Transport-Security" not in response.headers  # the tests run on http://
 
 
+def test_security_headers_are_added_once_and_a_view_keeps_its_own(app):
+    """The headers come once each; a header the view set itself is left as it is, and a token
+    page's Referrer-Policy and Cache-Control replace any other."""
+    from flask import make_response
+
+    from feedback.security import add_security_headers
+
+    with app.test_request_context("/"):
+        response = add_security_headers(make_response("x"))
+        names = [name.lower() for name, _value in response.headers]
+        assert len(names) == len(set(names))
+        own = make_response("x")
+        own.headers["X-Frame-Options"] = "SAMEORIGIN"
+        assert add_security_headers(own).headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    with app.test_request_context("/f/some-token"):
+        own = make_response("x")
+        own.headers["Referrer-Policy"] = "no-referrer"
+        response = add_security_headers(own)
+        assert response.headers.getlist("Referrer-Policy") == ["same-origin"]
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_pages_link_under_the_prefix_they_are_served_at(client):
+    """Addresses in pages are kept once built (url_for in templates), per script root: an app
+    mounted under a prefix links under it, the same app at the root does not."""
+    for _ in range(2):
+        assert 'href="/static/app.css"' in client.get("/").text
+        prefixed = client.get("/", environ_overrides={"SCRIPT_NAME": "/feedback"}).text
+        assert 'href="/feedback/static/app.css"' in prefixed and 'href="/static/app.css"' not in prefixed
+
+
+def test_kept_addresses_differ_by_id_and_text_is_never_kept(app):
+    url_for = app.jinja_env.globals["url_for"]
+    with app.test_request_context("/"):
+        assert url_for("dashboard.company", company_id=1) == "/companies/1/dashboard"
+        assert url_for("dashboard.company", company_id=2) == "/companies/2/dashboard"
+        assert url_for("survey.renew", token="first") == "/f/first/renew"
+        assert url_for("survey.renew", token="second") == "/f/second/renew"
+        assert ("", "dashboard.company", ("company_id", 2)) in url_for.kept
+        assert all("first" not in str(key) and "second" not in str(key) for key in url_for.kept)
+
+
 def test_home_page_without_dev_mailbox_link(client):
     response = client.get("/")
     assert response.status_code == 200

@@ -39,22 +39,30 @@ def _dashboard_data(company_id: int) -> dict:
     if not enough:
         return data
     found = figures.snapshot_figures(flt, responses, k)
-    benchmark = figures.benchmark_means(company.id, k, newest=facts.newest_response_id)
+    data |= {
+        "nps": found["nps"], "nps_n": found["nps_n"], "found": found,
+        "benchmark": figures.benchmark_means(company.id, k, newest=facts.newest_response_id),
+        **dict(zip(("comments", "comment_count"),
+                   figures.comments(flt, limit=COMMENTS_SHOWN, answer_changes=facts.answer_changes))),
+    }
+    return data
+
+
+def _snapshot_tables(data: dict) -> dict:
+    """The snapshot's tables (questions against the benchmark, shortfalls, breakdowns), worked out
+    from its figures: for the figures fragment when it is not kept yet, and for the CSV export."""
+    found, benchmark = data["found"], data["benchmark"]
     questions = figures.with_benchmark(found["questions"], benchmark)
     answered = [q for q in questions if q.mean is not None]
     if benchmark:
         shortfalls = sorted((q for q in answered if q.gap is not None and q.gap < 0), key=lambda q: q.gap)
     else:
         shortfalls = sorted(answered, key=lambda q: q.mean)
-    data |= {
-        "nps": found["nps"], "nps_n": found["nps_n"], "questions": questions, "benchmark": benchmark,
-        "shortfalls": shortfalls[:SHORTFALL_COUNT],
-        "by_stage": found["by_stage"], "by_position": found["by_position"], "by_month": found["by_month"],
+    return {
+        "questions": questions, "shortfalls": shortfalls[:SHORTFALL_COUNT], "by_stage": found["by_stage"],
+        "by_position": found["by_position"], "by_month": found["by_month"],
         "decline_reasons": found["decline_reasons"],
-        **dict(zip(("comments", "comment_count"),
-                   figures.comments(flt, limit=COMMENTS_SHOWN, answer_changes=facts.answer_changes))),
     }
-    return data
 
 
 @bp.route("/<int:company_id>/dashboard")
@@ -86,10 +94,8 @@ def figures_fragment(data: dict, labels: dict):  # noqa: ANN201
     cache = figures.app_cache("figures_html")
     fragment = figures.recall(cache, key)
     if fragment is None:
-        names = ("k", "benchmark", "shortfalls", "questions", "by_stage", "by_position", "by_month",
-                 "decline_reasons")
         fragment = current_app.jinja_env.get_template("dashboard/_figures.html").make_module(
-            {name: data[name] for name in names} | labels)
+            {"k": data["k"], "benchmark": benchmark} | _snapshot_tables(data) | labels)
         if flt.max_response_id is not None:  # a fixed snapshot (see figures.snapshot_figures)
             figures.remember(cache, key, fragment)
     return fragment
@@ -116,6 +122,7 @@ def export_aggregate(company_id: int):  # noqa: ANN201
     withheld = "not enough responses yet"
     rows: list[list] = [["overall", "all", "responses", data["responses"], "", ""]]
     if data["enough"]:
+        data |= _snapshot_tables(data)
         rows.append(["overall", "all", "nps", data["nps_n"], data["nps"], ""])
         for question in data["questions"]:
             rows.append(["overall", "all", question.key, question.n, question.mean,
