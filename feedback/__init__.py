@@ -25,6 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_security_headers(app)
+    register_template_helpers(app)
     register_cli(app)
     if app.config.get("PROXY_FIX_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -109,6 +110,9 @@ def register_security_headers(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_malformed_input)
     app.before_request(read_only_pages)
     app.after_request(add_security_headers)
+
+
+def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = _fixed_urls_kept(app.url_for)
 
 

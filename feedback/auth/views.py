@@ -47,8 +47,10 @@ def login():  # noqa: ANN201
 @login_required
 def logout():  # noqa: ANN201
     """Sign out everywhere: the session cookie and any copy of it stop working."""
-    end_sessions(db.session.get(User, current_user.id))
-    db.session.commit()
+    user = db.session.get(User, current_user.id)
+    if user is not None:  # erased meanwhile: no session of theirs is left to end
+        end_sessions(user)
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

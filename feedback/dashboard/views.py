@@ -43,7 +43,8 @@ def _dashboard_data(company_id: int) -> dict:
         "nps": found["nps"], "nps_n": found["nps_n"], "found": found,
         "benchmark": figures.benchmark_means(company.id, k, newest=facts.newest_response_id),
         **dict(zip(("comments", "comment_count"),
-                   figures.comments(flt, limit=COMMENTS_SHOWN, answer_changes=facts.answer_changes))),
+                   figures.comments(flt, limit=COMMENTS_SHOWN, counted=responses,
+                                    answer_changes=facts.answer_changes))),
     }
     return data
 

@@ -71,8 +71,9 @@ class AnswerChanges(db.Model):
 
     Kept by database triggers on answers (migration f3c9d1e8b7a4): an erasure, a purge or a
     cascade adds to it, a new answer does not. The dashboard keeps a snapshot's comments in memory
-    while this number stands, so anything deleted leaves the page at once. A later migration that
-    rebuilds answers on SQLite (batch mode) must create the triggers again.
+    while this number stands, so anything deleted leaves the page at once. It only ever grows: never
+    delete the row (were it missing, the next change makes it anew from the clock, in microseconds).
+    A later migration that rebuilds answers on SQLite (batch mode) must create the triggers again.
     """
 
     __tablename__ = "answer_changes"

@@ -245,8 +245,8 @@ def snapshot_figures(flt: ResponseFilter, counted: int, min_responses: int) -> d
     A snapshot is a fixed set of responses, the first ``counted`` (by id) up to
     ``flt.max_response_id``; their numeric and choice answers never change once stored, so the
     figures are worked out once per snapshot and process and reused until the snapshot moves
-    (every ``min_responses`` new responses). The free-text comments are not kept: an erasure
-    removes them. The returned figures are shared: copy before changing them.
+    (every ``min_responses`` new responses). Free-text comments are not part of them: an erasure
+    removes comments (see comments()). The returned figures are shared: copy before changing them.
     """
     key = (flt, counted, min_responses)
     cache = app_cache("snapshots")
@@ -344,25 +344,27 @@ def choice_counts(flt: ResponseFilter, key: str) -> list[tuple[str, int]]:
 
 
 def comments(flt: ResponseFilter, key: str = "improve", limit: int | None = 200,
-             answer_changes: int | None = None) -> tuple[list[str], int]:
+             counted: int | None = None, answer_changes: int | None = None) -> tuple[list[str], int]:
     """(free-text answers in random order, how many there are): a random ``limit`` of them (None:
     all), without anything that says who wrote them.
 
-    Within an anonymity snapshot comments are only ever taken away (an erasure deletes a text),
-    never added, and every deletion or edit of an answer moves ``answer_changes`` (kept by triggers,
-    read by page_facts). So a snapshot's comments are read once per process and kept while that
-    number stands: the page draws its sample from memory, and an erasure shows at once. A filter
-    whose texts would take more than COMMENT_TEXTS_KEPT characters keeps only their ids and reads
-    the sample's texts by id.
+    Within an anonymity snapshot (the ``counted`` responses up to ``flt.max_response_id``) comments
+    are only ever taken away (an erasure deletes a text), never added, and every deletion or edit
+    of an answer moves ``answer_changes`` (kept by triggers, read by page_facts). So a snapshot's
+    comments are read once per process and kept while those numbers stand: the page draws its
+    sample from memory, and an erasure shows at once. (The count is part of the version: on
+    PostgreSQL a response can commit after one with a higher id, so the same cutoff can come to
+    count one more response.) A filter whose texts would take more than COMMENT_TEXTS_KEPT
+    characters keeps only their ids and reads the sample's texts by id, under the same filter.
     """
-    if limit is None or flt.max_response_id is None or answer_changes is None:
+    if limit is None or flt.max_response_id is None or counted is None or answer_changes is None:
         texts = list(db.session.scalars(_comment_statements(flt, key)[0]))
         random.shuffle(texts)
         return (texts if limit is None else texts[:limit]), len(texts)
     cache = app_cache("comments")
     # One entry per filter, the latest snapshot's: older snapshots never return.
     slot = (flt.with_(max_response_id=None), key)
-    version = (flt.max_response_id, answer_changes)
+    version = (flt.max_response_id, counted, answer_changes)
     kept = recall(cache, slot)
     if kept is None or kept.version != version:
         kept = _keep_comments(cache, slot, version, db.session.execute(_comment_statements(flt, key)[1]).all())
@@ -380,13 +382,13 @@ COMMENT_TEXTS_KEPT_IN_ALL = 16_000_000
 
 
 class _KeptComments(NamedTuple):
-    version: tuple[int, int]  # (snapshot cutoff, answer_changes)
+    version: tuple[int, int, int]  # (snapshot cutoff, responses counted, answer_changes)
     ids: tuple[int, ...]
     texts: tuple[str, ...] | None  # None: too long to keep, read by id
     size: int  # characters kept (an id counts as 8)
 
 
-def _keep_comments(cache: OrderedDict, slot: tuple, version: tuple[int, int], rows: list) -> _KeptComments:
+def _keep_comments(cache: OrderedDict, slot: tuple, version: tuple[int, int, int], rows: list) -> _KeptComments:
     ids = tuple(row[0] for row in rows)
     chars = sum(len(row[1]) for row in rows)
     texts = tuple(row[1] for row in rows) if chars <= COMMENT_TEXTS_KEPT else None
@@ -400,7 +402,7 @@ def _keep_comments(cache: OrderedDict, slot: tuple, version: tuple[int, int], ro
 
 def _comment_statements(flt: ResponseFilter, key: str) -> tuple[sa.Select, sa.Select, sa.Select]:
     """comments()' statements for one filter, built once: the texts, their ids with the texts, and
-    the texts of some ids."""
+    the texts of some of those ids."""
     statements = recall(app_cache("comment_statements"), (flt, key))
     if statements is None:
         chosen = flt.answers(sa.select(Answer.id, Answer.text).select_from(Answer).where(
@@ -410,7 +412,9 @@ def _comment_statements(flt: ResponseFilter, key: str) -> tuple[sa.Select, sa.Se
             chosen_ids = Answer.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
         else:
             chosen_ids = Answer.id.in_(sa.bindparam("ids", expanding=True))
-        texts_of = sa.select(Answer.text).where(chosen_ids, Answer.text.is_not(None))
+        # By id, under the same filter: an id freed by an erasure and taken by another company's
+        # answer (SQLite reuses the highest id) can never bring that answer in.
+        texts_of = chosen.with_only_columns(Answer.text).where(chosen_ids)
         statements = remember(app_cache("comment_statements"), (flt, key),
                               (chosen.with_only_columns(Answer.text), chosen, texts_of))
     return statements
