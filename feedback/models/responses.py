@@ -49,7 +49,9 @@ class Answer(db.Model):
     __table_args__ = (
         sa.CheckConstraint("number IS NOT NULL OR text IS NOT NULL", name="has_value"),
         sa.Index("ix_answers_response_question", "response_id", "question_id"),
-        sa.Index("ix_answers_facts", "company_id", "audience", "question_id", "stage", "number", "response_id"),
+        # By response within company and audience: a submission's answers share a leaf page (see
+        # migration a4e6c2d9b815), and an anonymity snapshot is a range of it.
+        sa.Index("ix_answers_facts", "company_id", "audience", "response_id", "question_id", "number", "stage"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
