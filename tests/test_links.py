@@ -218,6 +218,49 @@ def test_a_submission_that_read_the_link_before_it_was_used_stores_nothing(clien
     assert db.session.execute(tally_rows).all() == tallies
 
 
+def test_the_link_page_reads_and_stores_what_core_would(client, link):
+    """The link page's statements run on the driver's cursor (DriverStatement): the request it reads
+    and the response it stores are the values Core and the ORM read and write (UTC datetimes)."""
+    from feedback.queries.links import linked_request
+
+    stored = feedback_request()
+    read = linked_request(stored.id)
+    db.session.rollback()
+    assert read.link_issued_at == stored.link_issued_at and read.link_issued_at.utcoffset() == timedelta(0)
+    assert (read.answered_at, read.cancelled_at) == (None, None)
+    assert (read.application.company.name, read.application.position.title) == ("Acme Robotics", "QA Engineer")
+    assert read.application.stage == stored.application.stage
+    before = utcnow()
+    assert post_answers(client, link).status_code == 200
+    response = db.session.scalars(sa.select(Response)).one()
+    assert before <= response.submitted_at <= utcnow()
+    assert feedback_request().answered_at == response.submitted_at
+    assert linked_request(stored.id).answered_at == response.submitted_at
+
+
+def test_a_response_refused_by_the_database_is_an_integrity_error_without_its_values(app, link):
+    """A second response for one request (a submission that lost the race) fails as SQLAlchemy's
+    IntegrityError, which the link page answers with its 'already used' page; the values, which
+    may hold free text, are not in the message; and nothing of the failed transaction stays."""
+    from feedback.database import DriverStatement
+
+    request = feedback_request()
+    db.session.rollback()
+    responses = Response.__table__
+    columns = ("request_id", "survey_id", "audience", "company_id", "position_id", "stage", "outcome", "submitted_at")
+    insert = DriverStatement(sa.insert(responses), db.engine.dialect, columns)
+    values = {"request_id": request.id, "survey_id": request.survey_id, "audience": "candidate",
+              "company_id": request.company_id, "position_id": request.application.position_id,
+              "stage": "screen", "outcome": "Private words", "submitted_at": utcnow()}
+    connection = db.session.connection()
+    insert.execute(connection, values)
+    with pytest.raises(sa.exc.IntegrityError) as refused:
+        insert.execute(connection, values)
+    assert "Private words" not in str(refused.value)
+    db.session.rollback()
+    assert response_count() == 0
+
+
 # --- expiry and fresh links -------------------------------------------------------------------
 
 def wait_past_signing_second(app, token: str) -> None:

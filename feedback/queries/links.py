@@ -2,7 +2,8 @@
 
 The link page (GET and POST /f/<token>) is the one page thousands of candidates open within the
 same hour, so it reads plain rows: a request with its application, company, position and
-candidate names. The attribute names are the models' (``request.application.company.name``),
+candidate names, in one statement compiled once and run on the driver's cursor
+(database.DriverStatement). The attribute names are the models' (``request.application.company.name``),
 so templates and services take either these rows or the ORM objects.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from ..database import DriverStatement
 from ..extensions import db
 from ..models import Application, Candidate, Company, FeedbackRequest, Position
 
@@ -69,9 +71,16 @@ _LINKED = (
 )
 
 
+_COMPILED: dict[str, DriverStatement] = {}
+
+
 def linked_request(request_id: int) -> LinkedRequest | None:
     """The request with everything its link page shows, or None."""
-    row = db.session.connection().execute(_LINKED, {"request_id": request_id}).first()
+    connection = db.session.connection()
+    statement = _COMPILED.get(connection.dialect.name)
+    if statement is None:
+        statement = _COMPILED[connection.dialect.name] = DriverStatement(_LINKED, connection.dialect)
+    row = statement.first(connection, {"request_id": request_id})
     if row is None:
         return None
     (id_, survey_id, audience, recipient, issued, answered, cancelled,

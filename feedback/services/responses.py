@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..database import DriverStatement
 from ..extensions import db
 from ..models import Answer, AnswerTally, FeedbackRequest, OutboxMessage, Question, RequestTally, Response
 from ..queries.links import LinkedRequest
@@ -32,48 +34,52 @@ def link_expires_at(request: FeedbackRequest | LinkedRequest) -> datetime | None
     return request.link_issued_at + timedelta(days=current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"])
 
 
-def submit_response(request: FeedbackRequest | LinkedRequest, answers: list[dict]) -> Response:
+class NewResponse(NamedTuple):
+    """The columns of a response about to be stored: a plain row, since building an ORM object
+    costs more than storing the response does."""
+
+    request_id: int
+    survey_id: int
+    audience: str
+    company_id: int
+    position_id: int
+    stage: str
+    outcome: str
+    submitted_at: datetime
+
+
+def submit_response(request: FeedbackRequest | LinkedRequest, answers: list[dict]) -> int:
     """Use the request's link up and store its answers; raise AlreadyAnswered if it was used.
 
     One conditional UPDATE claims the link, so of two concurrent submissions exactly one wins;
-    the unique request_id on responses backs it up. Returns the stored response (with its id,
-    not added to the session). Flushes; the caller commits.
+    the unique request_id on responses backs it up. Returns the new response's id. Writes in the
+    session's transaction; the caller commits.
     """
-    now = utcnow()
-    # Core statements on the session's connection (its transaction), without the ORM's execute path.
-    connection = db.session.connection()
     application = request.application
-    response = Response(
-        request_id=request.id,
-        survey_id=request.survey_id,
-        audience=request.audience,
-        company_id=application.company_id,
-        position_id=application.position_id,
-        stage=application.stage,
-        outcome=application.outcome,
-        submitted_at=now,
-    )
+    response = NewResponse(request.id, request.survey_id, request.audience, application.company_id,
+                           application.position_id, application.stage, application.outcome, utcnow())
+    # The session's connection (its transaction): statements run on its driver cursor (DriverStatement).
+    connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        response.id = _submit_in_one_statement(connection, response, answers)
+        response_id = _submit_in_one_statement(connection, response, answers)
     else:
-        response.id = _claim_and_insert(connection, response)
+        response_id = _claim_and_insert(connection, response)
         if answers:
-            _store_answers(connection, response, answers)
+            _store_answers(connection, response_id, response, answers)
             _tally(connection, response, answers)
         # Nothing left to remind about.
-        connection.execute(_statements()["cancel_reminders"], {"answered_request": request.id})
+        _statements()["cancel_reminders"].execute(connection, {"answered_request": request.id})
     if request.audience == "company":
-        queue_advice_for_review(response.id, response.company_id)
+        queue_advice_for_review(response_id, response.company_id)
     log.info("feedback request %s answered (%s answers)", request.id, len(answers))
-    return response
+    return response_id
 
 
-_RESPONSE_COLUMNS = ("request_id", "survey_id", "audience", "company_id", "position_id", "stage", "outcome",
-                     "submitted_at")
+_RESPONSE_COLUMNS = NewResponse._fields
 _TALLY_KEY = ("company_id", "audience", "stage", "question_id", "value")
 
 
-def _submit_in_one_statement(connection: sa.Connection, response: Response, answers: list[dict]) -> int:
+def _submit_in_one_statement(connection: sa.Connection, response: NewResponse, answers: list[dict]) -> int:
     """PostgreSQL: claim the link, insert the response, its answers and tallies and cancel its
     reminders in one statement (one round trip instead of four): the new response's id.
 
@@ -89,13 +95,13 @@ def _submit_in_one_statement(connection: sa.Connection, response: Response, answ
     params["tally_question_ids"] = [question_id for question_id, _value, _count in tallies]
     params["tally_values"] = [value for _question_id, value, _count in tallies]
     params["tally_counts"] = [count for _question_id, _value, count in tallies]
-    response_id = connection.execute(_statements()["submit"], params).scalar()
-    if response_id is None:
+    row = _statements()["submit"].first(connection, params)
+    if row is None or row[0] is None:
         raise AlreadyAnswered(response.request_id)
-    return response_id
+    return row[0]
 
 
-def _claim_and_insert(connection: sa.Connection, response: Response) -> int:
+def _claim_and_insert(connection: sa.Connection, response: NewResponse) -> int:
     """SQLite: claim the link with the conditional UPDATE, then insert the response: its new id.
 
     Raises AlreadyAnswered when the claim found the link used (SQLite has no data-modifying CTE,
@@ -103,53 +109,53 @@ def _claim_and_insert(connection: sa.Connection, response: Response) -> int:
     """
     statements = _statements()
     claim = {"answered_request": response.request_id, "now": response.submitted_at}
-    if connection.execute(statements["claim"], claim).rowcount != 1:
+    if statements["claim"].execute(connection, claim).rowcount != 1:
         raise AlreadyAnswered(response.request_id)
-    values = {column: getattr(response, column) for column in _RESPONSE_COLUMNS}
-    return connection.execute(statements["response"], values).scalar_one()
+    return statements["response"].execute(connection, response._asdict()).fetchone()[0]
 
 
-def _statements() -> dict[str, sa.Executable | str]:
-    """submit_response's statements, built once per dialect (building them costs more than running them)."""
-    dialect = db.engine.dialect.name
-    if dialect not in _STATEMENTS:
+def _statements() -> dict[str, DriverStatement]:
+    """submit_response's statements, compiled once per dialect and run on the driver's cursor
+    (DriverStatement: SQLAlchemy's execution path costs more than SQLite takes to run them)."""
+    dialect = db.engine.dialect
+    if dialect.name not in _STATEMENTS:
         requests, outbox, responses = FeedbackRequest.__table__, OutboxMessage.__table__, Response.__table__
         claim = (sa.update(requests)
                  .where(requests.c.id == sa.bindparam("answered_request"), requests.c.answered_at.is_(None))
                  .values(answered_at=sa.bindparam("now")))
-        if dialect == "postgresql":
-            _STATEMENTS[dialect] = {"submit": _submit_statement(claim)}
+        if dialect.name == "postgresql":
+            _STATEMENTS[dialect.name] = {"submit": DriverStatement(_submit_statement(claim), dialect)}
         else:
             upsert = sqlite_insert(AnswerTally.__table__)
-            _STATEMENTS[dialect] = {
-                "claim": claim,
-                "response": sa.insert(responses).returning(responses.c.id),
-                # Executemany (_driver_sql): measured faster on SQLite than a multi-row INSERT or json_each.
-                "answers": _driver_sql(sa.insert(Answer.__table__), (
-                    "response_id", "question_id", "company_id", "audience", "stage", "number", "text")),
-                "tallies": _driver_sql(upsert.on_conflict_do_update(
+            _STATEMENTS[dialect.name] = {
+                "claim": DriverStatement(claim, dialect),
+                "response": DriverStatement(sa.insert(responses).returning(responses.c.id), dialect, _RESPONSE_COLUMNS),
+                # An executemany of plain tuples: measured faster on SQLite than a multi-row INSERT or json_each.
+                "answers": _in_order(DriverStatement(sa.insert(Answer.__table__), dialect, _ANSWER_COLUMNS),
+                                     _ANSWER_COLUMNS),
+                "tallies": _in_order(DriverStatement(upsert.on_conflict_do_update(
                     index_elements=_TALLY_KEY, set_={"count": AnswerTally.__table__.c.count + upsert.excluded["count"]},
-                ), ("company_id", "audience", "stage", "question_id", "value", "count")),
-                "cancel_reminders": sa.update(outbox)
-                .where(outbox.c.request_id == sa.bindparam("answered_request"), outbox.c.status == "queued",
-                       outbox.c.kind != "invitation")
-                .values(status="cancelled", last_error="answered"),
+                ), dialect, _TALLY_COLUMNS), _TALLY_COLUMNS),
+                "cancel_reminders": DriverStatement(
+                    sa.update(outbox)
+                    .where(outbox.c.request_id == sa.bindparam("answered_request"), outbox.c.status == "queued",
+                           outbox.c.kind != "invitation")
+                    .values(status="cancelled", last_error="answered"), dialect),
             }
-    return _STATEMENTS[dialect]
+    return _STATEMENTS[dialect.name]
 
 
-_STATEMENTS: dict[str, dict[str, sa.Executable | str]] = {}
+_STATEMENTS: dict[str, dict[str, DriverStatement]] = {}
+_ANSWER_COLUMNS = ("response_id", "question_id", "company_id", "audience", "stage", "number", "text")
+_TALLY_COLUMNS = ("company_id", "audience", "stage", "question_id", "value", "count")
 
 
-def _driver_sql(statement: sa.Insert, columns: tuple[str, ...]) -> str:
-    """SQLite: the INSERT's text for these columns, compiled once, whose positional parameters
-    come in the order of ``columns``. Run by exec_driver_sql as an executemany of plain tuples:
-    measured faster than Core's executemany, which builds and converts every row's parameters
-    (these columns are integers and strings, with nothing to convert)."""
-    compiled = statement.compile(dialect=db.engine.dialect, column_keys=list(columns))
-    if tuple(compiled.positiontup) != columns:
-        raise RuntimeError(f"parameters in the order {compiled.positiontup}, not {columns}")
-    return compiled.string
+def _in_order(statement: DriverStatement, columns: tuple[str, ...]) -> DriverStatement:
+    """``statement``, checked to take its parameters in the order of ``columns`` (the order in
+    which _store_answers and _tally build their rows)."""
+    if statement.order != columns:
+        raise RuntimeError(f"parameters in the order {statement.order}, not {columns}")
+    return statement
 
 
 def _submit_statement(claim: sa.Update) -> sa.Select:
@@ -209,21 +215,21 @@ def _submit_statement(claim: sa.Update) -> sa.Select:
     )
 
 
-def _store_answers(connection: sa.Connection, response: Response, answers: list[dict]) -> None:
+def _store_answers(connection: sa.Connection, response_id: int, response: NewResponse, answers: list[dict]) -> None:
     """SQLite: insert the answers, each with the response columns the report filters on."""
-    connection.exec_driver_sql(_statements()["answers"], [
-        (response.id, answer["question_id"], response.company_id, response.audience, response.stage,
+    _statements()["answers"].executemany(connection, [
+        (response_id, answer["question_id"], response.company_id, response.audience, response.stage,
          answer.get("number"), answer.get("text"))
         for answer in answers
     ])
 
 
-def _tally(connection: sa.Connection, response: Response, answers: list[dict]) -> None:
+def _tally(connection: sa.Connection, response: NewResponse, answers: list[dict]) -> None:
     """SQLite: add the answers to the running tallies (answer_tallies) in the same transaction."""
     tallies = _tally_counts(answers)
     if tallies:
         shared = (response.company_id, response.audience, response.stage)
-        connection.exec_driver_sql(_statements()["tallies"], [shared + tally for tally in tallies])
+        _statements()["tallies"].executemany(connection, [shared + tally for tally in tallies])
 
 
 def _tally_counts(answers: list[dict]) -> list[tuple[int, str, int]]:
