@@ -68,7 +68,7 @@ def ping_idle_connections(engine: sa.Engine) -> None:
 
 
 # Pages that only read, by endpoint and method: they run without a transaction (read_only_pages).
-READ_ONLY_PAGES = {"dashboard.company": ("GET", "HEAD"), "survey.answer": ("GET", "HEAD")}
+READ_ONLY_PAGES = {"dashboard.company": ("GET", "HEAD")}
 
 
 def read_only_pages() -> None:
@@ -157,8 +157,10 @@ class DriverStatement:
         self._run(connection, "executemany", list(rows))
 
     def _run(self, connection: sa.Connection, method: str, parameters: Any):  # noqa: ANN401, ANN202
-        # The Connection has begun its transaction (autobegin); the driver opens its own with the
-        # first statement, as it does under Core, and the Connection's commit ends it.
+        # Begin the Connection's transaction as Core's execute does (autobegin), so that its commit
+        # reaches the driver; the driver opens its own with the first statement, as under Core.
+        if not connection.in_transaction():
+            connection.begin()
         cursor = connection.connection.driver_connection.cursor()
         many = method == "executemany"
         # Cursor listeners (statement counts in tests, tracing) still see the statement, without

@@ -74,9 +74,10 @@ _LINKED = (
 _COMPILED: dict[str, DriverStatement] = {}
 
 
-def linked_request(request_id: int) -> LinkedRequest | None:
-    """The request with everything its link page shows, or None."""
-    connection = db.session.connection()
+def linked_request(request_id: int, connection: sa.Connection | None = None) -> LinkedRequest | None:
+    """The request with everything its link page shows, or None (read on ``connection``, by
+    default the session's)."""
+    connection = connection if connection is not None else db.session.connection()
     statement = _COMPILED.get(connection.dialect.name)
     if statement is None:
         statement = _COMPILED[connection.dialect.name] = DriverStatement(_LINKED, connection.dialect)
@@ -92,6 +93,7 @@ def linked_request(request_id: int) -> LinkedRequest | None:
     )
 
 
-def answered_at(request_id: int) -> datetime | None:
+def answered_at(request_id: int, connection: sa.Connection | None = None) -> datetime | None:
     """When the request was answered (read again after losing a race to answer it)."""
-    return db.session.scalar(sa.select(FeedbackRequest.answered_at).where(FeedbackRequest.id == request_id))
+    connection = connection if connection is not None else db.session.connection()
+    return connection.scalar(sa.select(FeedbackRequest.answered_at).where(FeedbackRequest.id == request_id))

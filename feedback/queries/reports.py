@@ -44,8 +44,8 @@ def _numeric_counts(company_id: int, upto: int | None = None) -> dict[str, dict[
     """{audience: {stage: {question key: [n, sum, promoters, detractors]}}} from one GROUP BY.
 
     Grouping by the answer's value as well (at most eleven per question) keeps the query a plain
-    count over the covering index ix_answers_facts, read in its order; the sums are worked out
-    from those few rows.
+    count over the company's part of the covering index ix_answers_facts; the sums are worked
+    out from those few rows.
     """
     rows = db.session.execute(
         sa.select(Answer.audience, Answer.question_id, Answer.stage, Answer.number, sa.func.count())

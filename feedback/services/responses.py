@@ -48,18 +48,19 @@ class NewResponse(NamedTuple):
     submitted_at: datetime
 
 
-def submit_response(request: FeedbackRequest | LinkedRequest, answers: list[dict]) -> int:
+def submit_response(request: FeedbackRequest | LinkedRequest, answers: list[dict],
+                    connection: sa.Connection | None = None) -> int:
     """Use the request's link up and store its answers; raise AlreadyAnswered if it was used.
 
     One conditional UPDATE claims the link, so of two concurrent submissions exactly one wins;
     the unique request_id on responses backs it up. Returns the new response's id. Writes in the
-    session's transaction; the caller commits.
+    transaction of ``connection`` (by default the session's); the caller commits.
     """
     application = request.application
     response = NewResponse(request.id, request.survey_id, request.audience, application.company_id,
                            application.position_id, application.stage, application.outcome, utcnow())
-    # The session's connection (its transaction): statements run on its driver cursor (DriverStatement).
-    connection = db.session.connection()
+    # Statements run on the connection's driver cursor, in its transaction (DriverStatement).
+    connection = connection if connection is not None else db.session.connection()
     if connection.dialect.name == "postgresql":
         response_id = _submit_in_one_statement(connection, response, answers)
     else:
@@ -70,7 +71,7 @@ def submit_response(request: FeedbackRequest | LinkedRequest, answers: list[dict
         # Nothing left to remind about.
         _statements()["cancel_reminders"].execute(connection, {"answered_request": request.id})
     if request.audience == "company":
-        queue_advice_for_review(response_id, response.company_id)
+        queue_advice_for_review(response_id, response.company_id, connection)
     log.info("feedback request %s answered (%s answers)", request.id, len(answers))
     return response_id
 

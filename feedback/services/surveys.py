@@ -85,17 +85,22 @@ class StoredSurvey:
     questions: tuple[StoredQuestion, ...]
 
 
-def stored_survey(survey_id: int) -> StoredSurvey | None:
-    """The survey version with this id, kept on the app after its first read: the link pages then
-    cost no query for the survey and its questions."""
+def stored_survey(survey_id: int, connection: sa.Connection | None = None) -> StoredSurvey | None:
+    """The survey version with this id, kept on the app after its first read (on ``connection``,
+    by default the session's): the link pages then cost no query for the survey and its questions."""
     cache = current_app.extensions.setdefault("feedback_surveys", {})
     if survey_id not in cache:
-        survey = db.session.get(Survey, survey_id)
+        connection = connection if connection is not None else db.session.connection()
+        survey = connection.execute(
+            sa.select(Survey.id, Survey.key, Survey.version, Survey.audience, Survey.title).where(Survey.id == survey_id)
+        ).first()
         if survey is None:
             return None
-        cache[survey_id] = StoredSurvey(
-            id=survey.id, key=survey.key, version=survey.version, audience=survey.audience, title=survey.title,
-            questions=tuple(StoredQuestion(**{name: getattr(q, name) for name in StoredQuestion.__dataclass_fields__})
-                            for q in survey.questions),
+        fields = list(StoredQuestion.__dataclass_fields__)
+        questions = connection.execute(
+            sa.select(*(getattr(Question, name) for name in fields))
+            .where(Question.survey_id == survey_id).order_by(Question.position)
         )
+        cache[survey_id] = StoredSurvey(**survey._asdict(), questions=tuple(
+            StoredQuestion(**question._asdict()) for question in questions))
     return cache[survey_id]

@@ -1,6 +1,7 @@
 """The feedback link: show the form, take one answer, explain a used or expired link."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, render_template, request
 from sqlalchemy.exc import IntegrityError
 
@@ -15,13 +16,13 @@ from . import bp
 from .forms import RenewLinkForm, answers_from_form, applicable_questions, survey_form_class
 
 
-def _load(token: str) -> tuple[LinkedRequest, LinkCheck]:
+def _load(token: str, connection: sa.Connection | None = None) -> tuple[LinkedRequest, LinkCheck]:
     """The request a link names, or a 404 that says nothing about anyone."""
     check = read_feedback_link_token(token)
     if check is None:
         abort(404)
     # One query for the request and everything its page shows (the survey comes from stored_survey).
-    feedback_request = linked_request(check.request_id)
+    feedback_request = linked_request(check.request_id, connection)
     if feedback_request is None or feedback_request.link_issued_at is None:
         abort(404)
     return feedback_request, check
@@ -47,23 +48,43 @@ def _refusal(feedback_request: LinkedRequest, check: LinkCheck, token: str):  # 
 @limiter.limit("60 per minute")
 def answer(token: str):  # noqa: ANN201
     """Show a live link's survey (GET never uses it up) and take its one valid submission."""
-    feedback_request, check = _load(token)
+    with _link_connection() as connection:
+        return _answer(token, connection)
+
+
+def _link_connection() -> sa.Connection:
+    """The link page's own connection, without the ORM session: the page reads and writes a few
+    rows with Core statements, and the session's bookkeeping would cost more than they do.
+
+    A GET or HEAD only reads: on PostgreSQL it reads in autocommit mode (no BEGIN and ROLLBACK
+    per visit, and psycopg prepares its statement). A POST's answer is one transaction, which
+    the view commits; leaving the block any other way rolls it back.
+    """
+    connection = db.engine.connect()
+    if request.method in ("GET", "HEAD") and connection.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
+
+
+def _answer(token: str, connection: sa.Connection):  # noqa: ANN202
+    feedback_request, check = _load(token, connection)
     refusal = _refusal(feedback_request, check, token)
     if refusal is not None:
         return refusal
     application = feedback_request.application
-    survey = stored_survey(feedback_request.survey_id)
+    survey = stored_survey(feedback_request.survey_id, connection)
     questions = applicable_questions(survey, application)
     form = survey_form_class(survey, application)()
     status = 200
     if request.method == "POST":
         if form.validate():
             try:
-                submit_response(feedback_request, answers_from_form(form, questions))
-                db.session.commit()
+                submit_response(feedback_request, answers_from_form(form, questions), connection)
+                connection.commit()
             except (AlreadyAnswered, IntegrityError):
-                db.session.rollback()
-                return render_template("survey/used.html", answered_at=answered_at(feedback_request.id)), 410
+                connection.rollback()
+                used_at = answered_at(feedback_request.id, connection)
+                return render_template("survey/used.html", answered_at=used_at), 410
             return render_template("survey/thanks.html", audience=feedback_request.audience,
                                    company=application.company.name)
         status = 400
