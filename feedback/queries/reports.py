@@ -24,7 +24,7 @@ def request_counts(company_id: int) -> dict:
     for audience, sent, completed in db.session.execute(
         sa.select(RequestTally.audience, RequestTally.sent, RequestTally.completed)
         .where(RequestTally.company_id == company_id)
-    ):
+    ).all():
         counts[audience] = {"sent": sent, "completed": completed}
     return counts
 
@@ -75,10 +75,11 @@ def _tallies(company_id: int) -> tuple[dict, dict[str, dict[str, int]]]:
     choices: dict[str, dict[str, int]] = {"decline_reasons": defaultdict(int), "reasons": defaultdict(int)}
     catalog = question_catalog()
     tallies = AnswerTally.__table__.c
+    # All rows at once (.all()): iterating the result fetches one row per driver call.
     for audience, stage, question_id, value, count in db.session.execute(
         sa.select(tallies.audience, tallies.stage, tallies.question_id, tallies.value, tallies.count)
         .where(tallies.company_id == company_id)
-    ):
+    ).all():
         key, kind = catalog.get(question_id) or question_of(question_id)
         if kind == "choices":
             if key in choices:
@@ -100,7 +101,7 @@ def _responses_by_stage(company_id: int, upto: int | None = None) -> dict[str, d
         sa.select(Response.audience, Response.stage, sa.func.count())
         .where(Response.company_id == company_id, *counted)
         .group_by(Response.audience, Response.stage)
-    ):
+    ).all():
         result.setdefault(audience, {})[stage] = count
     return result
 
