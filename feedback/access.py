@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import abort
 from flask_login import UserMixin, current_user, login_required
 
+from .database import DriverStatement
 from .extensions import db, login_manager
 from .models import Company, ImportBatch, User, recruiter_companies
 from .models.outcomes import Application
@@ -38,9 +39,10 @@ class SignedInUser(UserMixin):
         return self.role == "admin"
 
 
-# Built once: every signed-in request loads its user.
+# Built once: every signed-in request loads its user (compiled once per dialect, DriverStatement).
 _USER_BY_ID = sa.select(User.id, User.email, User.role, User.company_id, User.session_token).where(
     User.id == sa.bindparam("user_id"))
+_USER_BY_ID_COMPILED: dict[str, DriverStatement] = {}
 
 
 @login_manager.user_loader
@@ -49,8 +51,12 @@ def load_user(user_id: str) -> SignedInUser | None:
     id_part, _, token = user_id.partition(":")
     if not id_part.isdigit() or not token:
         return None
-    row = db.session.connection().execute(_USER_BY_ID, {"user_id": int(id_part)}).first()
-    if row is None or row.session_token != token:
+    connection = db.session.connection()
+    statement = _USER_BY_ID_COMPILED.get(connection.dialect.name)
+    if statement is None:
+        statement = _USER_BY_ID_COMPILED[connection.dialect.name] = DriverStatement(_USER_BY_ID, connection.dialect)
+    row = statement.first(connection, {"user_id": int(id_part)})
+    if row is None or row[4] != token:  # (id, email, role, company_id, session_token)
         return None
     return SignedInUser(*row)
 

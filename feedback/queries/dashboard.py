@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql
 
+from ..database import DriverStatement
 from ..extensions import db
 from ..models import Answer, AnswerChanges, Company, Position, Question, RequestTally, Response
 from ..survey.definitions import LIKERT_KEYS
@@ -96,13 +97,16 @@ def page_facts(flt: ResponseFilter) -> PageFacts:
     the filter keeps, the company's requests mailed and answered per audience (from
     request_tallies), the newest response id, a version of the company's positions (their count
     and newest id: positions are only ever added, never renamed) and of stored answers
-    (answer_changes, for the kept comments). The statement is built once per filter.
+    (answer_changes, for the kept comments). The statement is built and compiled once per filter
+    and run on the driver's cursor (DriverStatement).
     """
+    connection = db.session.connection()
     statement = recall(app_cache("facts_statements"), flt)
     if statement is None:
-        statement = remember(app_cache("facts_statements"), flt, _facts_statement(flt))
+        statement = remember(app_cache("facts_statements"), flt,
+                             DriverStatement(_facts_statement(flt), connection.dialect))
     (company_name, responses, candidate_sent, candidate_completed, company_sent, company_completed, newest,
-     position_count, newest_position, answer_changes) = db.session.connection().execute(statement).one()
+     position_count, newest_position, answer_changes) = statement.first(connection, {})
     key = (flt.company_id, position_count, newest_position)
     company_positions = recall(app_cache("positions"), key)
     if company_positions is None:
