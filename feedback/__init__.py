@@ -100,7 +100,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_security_headers(app: Flask) -> None:
-    from .database import read_only_pages
+    from .database import close_read_connection, read_only_pages
     from .security import StrictJSONProvider, add_security_headers, refuse_malformed_input
 
     app.json = StrictJSONProvider(app)
@@ -109,6 +109,7 @@ def register_security_headers(app: Flask) -> None:
     # body (and its invalid UTF-8) can no longer be read.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_malformed_input)
     app.before_request(read_only_pages)
+    app.teardown_appcontext(close_read_connection)
     app.after_request(add_security_headers)
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import abort
 from flask_login import UserMixin, current_user, login_required
 
-from .database import DriverStatement
+from .database import DriverStatement, read_connection
 from .extensions import db, login_manager
 from .models import Company, ImportBatch, User, recruiter_companies
 from .models.outcomes import Application
@@ -51,7 +51,7 @@ def load_user(user_id: str) -> SignedInUser | None:
     id_part, _, token = user_id.partition(":")
     if not id_part.isdigit() or not token:
         return None
-    connection = db.session.connection()
+    connection = read_connection()
     statement = _USER_BY_ID_COMPILED.get(connection.dialect.name)
     if statement is None:
         statement = _USER_BY_ID_COMPILED[connection.dialect.name] = DriverStatement(_USER_BY_ID, connection.dialect)

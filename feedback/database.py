@@ -95,6 +95,35 @@ def read_only_pages() -> None:
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+def read_connection() -> sa.Connection:
+    """A connection for this request's hot reads (the signed-in user, the dashboard's facts),
+    without the ORM session: its bookkeeping costs more than these one-row statements. Opened on
+    first use, closed when the app context ends (close_read_connection). On PostgreSQL it reads
+    in autocommit mode (no BEGIN and ROLLBACK); SQLite's driver opens no transaction to read. It
+    never writes: writes go through the session, or a page's own connection (the feedback link).
+    """
+    from flask import g
+
+    from .extensions import db
+
+    connection = g.get("feedback_read_connection")
+    if connection is None:
+        connection = db.engine.connect()
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        g.feedback_read_connection = connection
+    return connection
+
+
+def close_read_connection(_error: BaseException | None = None) -> None:
+    """End of the app context: return read_connection()'s connection to the pool."""
+    from flask import g
+
+    connection = g.pop("feedback_read_connection", None)
+    if connection is not None:
+        connection.close()
+
+
 class DriverStatement:
     """A Core statement compiled once for a dialect and run on the driver's own cursor.
 
@@ -143,7 +172,9 @@ class DriverStatement:
 
     def first(self, connection: sa.Connection, values: Mapping[str, Any]) -> tuple | None:
         """The first result row, its values converted as Core would return them, or None."""
-        row = self.execute(connection, values).fetchone()
+        cursor = self.execute(connection, values)
+        row = cursor.fetchone()
+        cursor.close()  # the statement ends here (on SQLite, its read snapshot too)
         if row is None:
             return None
         return tuple(value if processor is None else processor(value) for processor, value in zip(self._results, row))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql
 
-from ..database import DriverStatement
+from ..database import DriverStatement, read_connection
 from ..extensions import db
 from ..models import Answer, AnswerChanges, Company, Position, Question, RequestTally, Response
 from ..survey.definitions import LIKERT_KEYS
@@ -100,7 +100,7 @@ def page_facts(flt: ResponseFilter) -> PageFacts:
     (answer_changes, for the kept comments). The statement is built and compiled once per filter
     and run on the driver's cursor (DriverStatement).
     """
-    connection = db.session.connection()
+    connection = read_connection()
     statement = recall(app_cache("facts_statements"), flt)
     if statement is None:
         statement = remember(app_cache("facts_statements"), flt,
