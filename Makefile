@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres bench install clean chromium
+.PHONY: run test test-sqlite test-postgres lint bench install install-dev clean chromium
 
 # The browser tests drive Debian's Chromium; installed here when missing and we may (root).
 chromium:
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || { echo "The browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; }
 
+# install: the service's dependencies (make run); install-dev adds the tests', linters' and benchmarks'.
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
@@ -21,22 +22,33 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# ruff (style, pyproject.toml) and import-linter (the layers' contracts, pyproject.toml).
+lint: install-dev
+	$(BIN)/ruff check feedback tests benchmarks
+	$(BIN)/lint-imports
+
 run: install
 	FLASK_DEBUG=1 $(FLASK) db upgrade
 	FLASK_DEBUG=1 $(FLASK) feedback demo
 	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 # Both halves at once (one per core; they share no database), each one's output printed whole when it ends.
-test: install chromium
+test: lint chromium
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
-test-sqlite: install
+test-sqlite: install-dev
 	env -u DATABASE_URL $(BIN)/python -m pytest -q
 
-test-postgres: install
+test-postgres: install-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -q
 
-bench: install
+bench: install-dev
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(BIN)/python -m benchmarks.run
 

@@ -95,12 +95,12 @@ app.jinja_loader = DictLoader(TEMPLATES)
 
 
 @app.get("/form")
-def form():  # noqa: ANN201
+def form():
     return render_template("form.html", form=SurveyForm())
 
 
 @app.post("/submit")
-def submit():  # noqa: ANN201
+def submit():
     submitted = SubmitForm(request.form)
     if not submitted.validate():
         return render_template("form.html", form=submitted), 400
@@ -112,7 +112,7 @@ def submit():  # noqa: ANN201
 
 
 @app.get("/first-row")
-def first_row():  # noqa: ANN201
+def first_row():
     with app_engine.connect() as conn:
         row = conn.execute(sa.text(
             "SELECT id, company_id, audience, stage, outcome, submitted_at FROM responses ORDER BY id LIMIT 1"

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from .common import COMPANY_LOGIN, COMPANY_PASSWORD, USER_AGENT, median_time
 
 
-def measure(app, company_id: int) -> dict:  # noqa: ANN001
+def measure(app, company_id: int) -> dict:
     from feedback.extensions import db
 
     client = app.test_client()
@@ -23,7 +23,7 @@ def measure(app, company_id: int) -> dict:  # noqa: ANN001
         engine = db.engine
     statements: list[str] = []
 
-    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001, ANN002
+    def count(_conn, _cursor, statement, *_args) -> None:
         statements.append(statement)
 
     first = client.get(url, headers=headers)

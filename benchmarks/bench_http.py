@@ -19,7 +19,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from .common import (
-    COMPANY_LOGIN, COMPANY_PASSWORD, PYTHON, ROOT, USER_AGENT, app_env, free_port, stop, wait_for_port,
+    COMPANY_LOGIN,
+    COMPANY_PASSWORD,
+    PYTHON,
+    ROOT,
+    USER_AGENT,
+    app_env,
+    free_port,
+    stop,
+    wait_for_port,
 )
 
 WRK = os.environ.get("WRK", "wrk")
@@ -92,7 +100,7 @@ class Gunicorn:
         time.sleep(1.0)  # both workers booted
         return self
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         stop(self.process)
 
     @property
@@ -242,7 +250,7 @@ def _run(work: Path, database_url: str, baseline_db_url: str, company_id: int, g
             check_page(server.base, path)
             drained.append(time.perf_counter() - started)
 
-        def pair(name: str, app_call, base_call, rounds: int = 2, length: float = duration) -> None:  # noqa: ANN001
+        def pair(name: str, app_call, base_call, rounds: int = 2, length: float = duration) -> None:
             """Warm both, then alternate app and baseline runs (rounds × length/rounds each), so that
             load from anything else on the machine falls on both sides alike."""
             print(f"[bench]   wrk {name} …", flush=True)

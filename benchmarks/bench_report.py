@@ -46,7 +46,7 @@ def build_baseline_table(engine: sa.Engine) -> tuple[sa.TextClause, float]:
     return query, time.perf_counter() - started
 
 
-def measure(app, company_id: int) -> dict:  # noqa: ANN001
+def measure(app, company_id: int) -> dict:
     from feedback.extensions import db
     from feedback.models import Company
     from feedback.queries.reports import company_report
@@ -57,7 +57,7 @@ def measure(app, company_id: int) -> dict:  # noqa: ANN001
         k = app.config["FEEDBACK_MIN_RESPONSES"]
         queries = {"n": 0}
 
-        def count(*_args, **_kwargs) -> None:  # noqa: ANN002, ANN003
+        def count(*_args, **_kwargs) -> None:
             queries["n"] += 1
 
         sa.event.listen(db.engine, "before_cursor_execute", count)

@@ -60,7 +60,7 @@ def bare_send(port: int, count: int, multipart: bool = False) -> float:
         return time.perf_counter() - started
 
 
-def run(app, gen, port: int, count: int) -> dict:  # noqa: ANN001
+def run(app, gen, port: int, count: int) -> dict:
     """Queue ``count`` invitations, deliver them with the real code path, then the bare loop."""
     from feedback.extensions import db
     from feedback.jobs.delivery import deliver_queued

@@ -38,7 +38,7 @@ def app_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def create_bench_app(database_url: str, **extra: str):  # noqa: ANN201
+def create_bench_app(database_url: str, **extra: str):
     """The real app, configured from the benchmark environment (set in this process's os.environ)."""
     env = app_env(database_url, **extra)
     os.environ.pop("FLASK_DEBUG", None)
@@ -150,7 +150,7 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> dict:
     return figures | {"stdout": completed.stdout, "stderr": completed.stderr}
 
 
-def median_time(fn, min_runs: int = 5, max_runs: int = 50, budget: float = 3.0, warmup: int = 1) -> dict:  # noqa: ANN001
+def median_time(fn, min_runs: int = 5, max_runs: int = 50, budget: float = 3.0, warmup: int = 1) -> dict:
     """Median wall time of ``fn()`` over repeated runs (at least min_runs, at most max_runs or ~budget s)."""
     for _ in range(warmup):
         fn()

@@ -13,7 +13,7 @@ import argparse
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -65,11 +65,11 @@ class DataGen:
     TABLES = ("companies", "positions", "candidates", "applications", "feedback_requests", "responses", "answers",
               "outbox_messages")
 
-    def __init__(self, app, companies: int = 100, seed: int = 7) -> None:  # noqa: ANN001
+    def __init__(self, app, companies: int = 100, seed: int = 7) -> None:
         self.app = app
         self.n_companies = companies
         self.random = random.Random(seed)
-        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+        self.now = datetime.now(UTC).replace(microsecond=0)
         with app.app_context():
             from feedback.extensions import db
 
@@ -148,7 +148,7 @@ class DataGen:
         started = time.perf_counter()
         have = self.answer_count()
         ids = self._ids()
-        added = {name: 0 for name in ("candidates", "applications", "feedback_requests", "responses", "answers")}
+        added = dict.fromkeys(("candidates", "applications", "feedback_requests", "responses", "answers"), 0)
         while have < target:
             batch = self._application_batch(ids, min(5000, max(50, (target - have) // 6)))
             rows = batch["answers"]

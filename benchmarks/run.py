@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .common import PG_URL, PYTHON, ROOT, create_bench_app, free_port, migrate, reset_database, section
@@ -93,7 +93,7 @@ def run_one(kind: str, duration: float, warmup: float, max_answers: int, out: Pa
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _release(app) -> None:  # noqa: ANN001
+def _release(app) -> None:
     """Close this process's connections before other processes take the database."""
     from feedback.extensions import db
 
@@ -258,7 +258,7 @@ def _versions() -> dict:
         with engine.connect() as conn:
             info["postgresql"] = conn.scalar(sa.text("SHOW server_version"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - reported, not fatal for the SQLite half
+    except Exception as exc:
         info["postgresql"] = f"unreachable: {exc}"
     return info
 
@@ -300,7 +300,7 @@ def main() -> int:
     rows = table_rows(results)
     table, growth = render_table(rows), render_growth(results)
     summary = {
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "total_seconds": total, "machine": machine, "settings": {
             "wrk_seconds": args.duration, "wrk_warmup_seconds": args.warmup, "wrk_threads": 2,
             "wrk_connections": 16, "gunicorn": f"sync workers × {os.cpu_count()}", "companies": COMPANIES,

@@ -42,9 +42,11 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401 - every table known to Alembic and the mapper
+    from . import (
+        access,  # noqa: F401 - registers the user loader
+        models,  # noqa: F401 - every table known to Alembic and the mapper
+    )
     from .database import configure_engine_events, ping_idle_connections
-    from . import access  # noqa: F401 - registers the user loader
     from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
@@ -72,7 +74,7 @@ def register_blueprints(app: Flask) -> None:
     class DatabaseIntegerConverter(IntegerConverter):
         """<int:…> in every route stops at the largest id the databases hold (else a 404, never a 500)."""
 
-        def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003
+        def __init__(self, map, *args, **kwargs) -> None:
             kwargs.setdefault("max", 2**31 - 1)
             super().__init__(map, *args, **kwargs)
 
@@ -117,7 +119,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = _fixed_urls_kept(app.url_for)
 
 
-def _fixed_urls_kept(url_for):  # noqa: ANN001, ANN202
+def _fixed_urls_kept(url_for):
     """Templates' url_for, with addresses built once and kept.
 
     Every page's header and navigation link to the same few addresses (the stylesheet, home,
@@ -129,7 +131,7 @@ def _fixed_urls_kept(url_for):  # noqa: ANN001, ANN202
     """
     kept: dict[tuple, str] = {}
 
-    def cached_url_for(endpoint: str, **values) -> str:  # noqa: ANN003
+    def cached_url_for(endpoint: str, **values) -> str:
         if endpoint == "static":
             keep = list(values) == ["filename"]
         else:

@@ -17,7 +17,7 @@ from .database import DriverStatement, read_connection
 from .extensions import db, login_manager
 from .models import Company, ImportBatch, User, recruiter_companies
 from .models.outcomes import Application
-from .services.outcomes_csv import fold
+from .names import fold
 
 
 class SignedInUser(UserMixin):
@@ -28,7 +28,7 @@ class SignedInUser(UserMixin):
     User (``db.session.get(User, current_user.id)``).
     """
 
-    def __init__(self, id: int, email: str, role: str, company_id: int | None, session_token: str) -> None:  # noqa: A002
+    def __init__(self, id: int, email: str, role: str, company_id: int | None, session_token: str) -> None:
         self.id, self.email, self.role, self.company_id, self.session_token = id, email, role, company_id, session_token
 
     def get_id(self) -> str:
@@ -61,13 +61,13 @@ def load_user(user_id: str) -> SignedInUser | None:
     return SignedInUser(*row)
 
 
-def roles_required(*roles: str):  # noqa: ANN201
+def roles_required(*roles: str):
     """Sign-in required (redirect to /login), and one of ``roles`` (else 403)."""
 
-    def decorator(view):  # noqa: ANN001, ANN202
+    def decorator(view):
         @wraps(view)
         @login_required
-        def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def wrapped(*args, **kwargs):
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
@@ -86,7 +86,7 @@ def visible_company_ids(user: User) -> sa.Select | None:
     return sa.select(sa.literal(user.company_id))
 
 
-def scope_to_companies(query: sa.Select, column, user: User) -> sa.Select:  # noqa: ANN001
+def scope_to_companies(query: sa.Select, column, user: User) -> sa.Select:
     """Restrict ``query`` to rows whose ``column`` (a company id) ``user`` may see."""
     ids = visible_company_ids(user)
     return query if ids is None else query.where(column.in_(ids))

@@ -15,9 +15,9 @@ from .jobs.delivery import MailServerUnavailable, deliver_queued, queued_count
 from .queries.companies import company_by_name, company_names
 from .queries.reports import company_report
 from .reports_text import report_text
+from .services.audit import record
 from .services.imports import import_outcomes
 from .services.outcomes_csv import check_outcomes, summarise
-from .services.audit import record
 from .services.reminders import queue_due_reminders
 from .timeutil import today, utcnow
 

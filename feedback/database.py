@@ -19,7 +19,7 @@ def configure_engine_events(engine: sa.Engine) -> None:
         return
 
     @sa.event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
@@ -49,21 +49,21 @@ def ping_idle_connections(engine: sa.Engine) -> None:
     """
 
     @sa.event.listens_for(engine, "connect")
-    def _new(_dbapi_connection, record) -> None:  # noqa: ANN001
+    def _new(_dbapi_connection, record) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @sa.event.listens_for(engine, "checkin")
-    def _returned(_dbapi_connection, record) -> None:  # noqa: ANN001
+    def _returned(_dbapi_connection, record) -> None:
         if record is not None:
             record.info["idle_since"] = time.monotonic()
 
     @sa.event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
         if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
-        except Exception as error:  # noqa: BLE001 - any failure: the pool tries a new connection
+        except Exception as error:
             raise sa.exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
 
 
@@ -166,7 +166,7 @@ class DriverStatement:
             return converted
         return tuple(converted[name] for name in self.order)
 
-    def execute(self, connection: sa.Connection, values: Mapping[str, Any]):  # noqa: ANN201 - a DBAPI cursor
+    def execute(self, connection: sa.Connection, values: Mapping[str, Any]):
         """Run once in ``connection``'s transaction: the driver's cursor (rows as the driver gives them)."""
         return self._run(connection, "execute", self.parameters(values))
 
@@ -187,7 +187,7 @@ class DriverStatement:
             raise ValueError("executemany of plain tuples needs positional parameters without conversion")
         self._run(connection, "executemany", list(rows))
 
-    def _run(self, connection: sa.Connection, method: str, parameters: Any):  # noqa: ANN401, ANN202
+    def _run(self, connection: sa.Connection, method: str, parameters: Any):
         # Begin the Connection's transaction as Core's execute does (autobegin), so that its commit
         # reaches the driver; the driver opens its own with the first statement, as under Core.
         if not connection.in_transaction():

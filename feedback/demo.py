@@ -11,12 +11,12 @@ from .extensions import db
 from .jobs.delivery import deliver_queued
 from .models import AdviceReview, Company, FeedbackRequest
 from .services.accounts import create_user
-from .services.moderation import review_advice
 from .services.imports import import_outcomes
+from .services.moderation import review_advice
 from .services.outcomes_csv import check_outcomes
 from .services.responses import submit_response
-from .survey.definitions import DECLINE_REASONS, REJECTION_REASONS
-from .survey.forms import applicable_questions, offers_not_applicable
+from .surveys.definitions import DECLINE_REASONS, REJECTION_REASONS
+from .surveys.rules import applicable_questions, offers_not_applicable
 from .timeutil import today
 
 DEMO_CSV = PROJECT_ROOT / "demo" / "outcomes-sample.csv"
@@ -37,7 +37,7 @@ STRENGTHEN_TEXTS = [
 ]
 
 
-def _candidate_answers(rng: random.Random, mood: float, questions, application) -> list[dict]:  # noqa: ANN001
+def _candidate_answers(rng: random.Random, mood: float, questions, application) -> list[dict]:
     answers = []
     for question in questions:
         if question.kind == "nps":
@@ -55,7 +55,7 @@ def _candidate_answers(rng: random.Random, mood: float, questions, application) 
     return answers
 
 
-def _company_answers(rng: random.Random, questions) -> list[dict]:  # noqa: ANN001
+def _company_answers(rng: random.Random, questions) -> list[dict]:
     answers = []
     for question in questions:
         if question.kind == "choices":
@@ -83,7 +83,7 @@ def _create_demo_logins() -> list:
     return [admin, recruiter, company]
 
 
-def _review_some_advice(rng: random.Random, reviewer) -> None:  # noqa: ANN001
+def _review_some_advice(rng: random.Random, reviewer) -> None:
     """Approve most demo advice so the candidate view shows some; leave the rest in the queue."""
     for review in db.session.scalars(sa.select(AdviceReview).order_by(AdviceReview.id)):
         if rng.random() < 0.7:

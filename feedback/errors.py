@@ -23,7 +23,7 @@ MESSAGES = {
 }
 
 
-def _page(code: int, title: str | None = None, detail: str | None = None):  # noqa: ANN202
+def _page(code: int, title: str | None = None, detail: str | None = None):
     default_title, default_detail = MESSAGES.get(code, (f"Error {code}", ""))
     from .security import referrer_policy
 
@@ -35,7 +35,7 @@ def _is_api() -> bool:
     return request.path == "/api" or request.path.startswith("/api/")
 
 
-def _json_error(code: int, title: str, detail: str):  # noqa: ANN202
+def _json_error(code: int, title: str, detail: str):
     """Under /api every error is JSON, never an HTML page."""
     response = jsonify({"error": {"status": code, "title": title, "detail": detail}})
     response.status_code = code
@@ -48,11 +48,11 @@ def register(app: Flask) -> None:
     """Install the handlers."""
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # noqa: ANN202
+    def csrf_error(error: CSRFError):
         return _page(400, "This form has expired", "Go back, reload the page and send the form again.")
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # noqa: ANN202
+    def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
         # Headers the error carries (Allow on a 405, Retry-After, WWW-Authenticate…), not its HTML body's.
@@ -67,7 +67,7 @@ def register(app: Flask) -> None:
         return body, code, headers
 
     @app.errorhandler(Exception)
-    def unexpected_error(error: Exception):  # noqa: ANN202
+    def unexpected_error(error: Exception):
         log.exception("unhandled error")
         db.session.rollback()
         if _is_api():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .models import STAGE_LABELS
-from .survey.definitions import BAND_KEYS, LIKERT_KEYS
+from .surveys.definitions import BAND_KEYS, LIKERT_KEYS
 
 QUESTION_LABELS = {
     "communication": "Kept informed",

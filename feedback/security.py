@@ -28,7 +28,7 @@ _DEFAULT_HEADERS = (
 _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
-def add_security_headers(response):  # noqa: ANN001, ANN201
+def add_security_headers(response):
     """CSP without inline script, no framing, no sniffing; HSTS only behind https (CONTRACT §2).
 
     Each header is added unless the view set its own (checked against the names present once:
@@ -87,7 +87,7 @@ class StrictJSONProvider(DefaultJSONProvider):
     Python's recursion limit; both become the ValueError that ``get_json`` reports as a bad request.
     """
 
-    def loads(self, s, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    def loads(self, s, **kwargs):
         try:
             value = super().loads(s, **kwargs)
             self.dumps(value, ensure_ascii=False).encode("utf-8")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
@@ -64,7 +64,7 @@ def read_feedback_link_token(token: str) -> LinkCheck | None:
     if type(payload) is not int or payload <= 0 or signed_at is None:
         return None
     if signed_at.tzinfo is None:
-        signed_at = signed_at.replace(tzinfo=timezone.utc)
+        signed_at = signed_at.replace(tzinfo=UTC)
     return LinkCheck(request_id=payload, signed_at=signed_at, expired=expired)
 
 

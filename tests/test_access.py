@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from conftest import csrf_token, links_in, outcome_row
 from flask import url_for
 
-from conftest import csrf_token, links_in, outcome_row
 from feedback.extensions import db
 from feedback.models import AdviceReview, Application, Candidate, Company, ImportBatch, OutboxMessage
 from feedback.services.accounts import create_user
@@ -59,11 +59,11 @@ LANDING = {
 }
 
 
-def same(outcome) -> dict:  # noqa: ANN001
+def same(outcome) -> dict:
     return dict.fromkeys(ROLES, outcome)
 
 
-def by_role(admin, recruiter_a, recruiter_b, company_a, company_b, anonymous) -> dict:  # noqa: ANN001
+def by_role(admin, recruiter_a, recruiter_b, company_a, company_b, anonymous) -> dict:
     return dict(zip(ROLES, (admin, recruiter_a, recruiter_b, company_a, company_b, anonymous)))
 
 
@@ -202,7 +202,7 @@ def build_world(web, import_csv, runner, smtp_server) -> dict:
     }
 
 
-def sign_in(web, email: str):  # noqa: ANN201
+def sign_in(web, email: str):
     client = web.test_client()
     page = client.get("/login")
     signed_in = client.post("/login", data={"csrf_token": csrf_token(page.text), "email": email,
@@ -211,7 +211,7 @@ def sign_in(web, email: str):  # noqa: ANN201
     return client
 
 
-def client_for(web, world: dict, role: str):  # noqa: ANN201
+def client_for(web, world: dict, role: str):
     return web.test_client() if role == "anonymous" else sign_in(web, world["users"][role])
 
 
@@ -227,7 +227,7 @@ def route_cases(app) -> list[tuple[str, str, object]]:
     return sorted(cases, key=lambda case: (case[0] == "auth.logout", case[0], case[1]))
 
 
-def url_of(app, world: dict, endpoint: str, rule) -> str:  # noqa: ANN001
+def url_of(app, world: dict, endpoint: str, rule) -> str:
     values = {}
     for argument in rule.arguments:
         if argument == "token":
@@ -239,7 +239,7 @@ def url_of(app, world: dict, endpoint: str, rule) -> str:  # noqa: ANN001
         return url_for(endpoint, **values)
 
 
-def outcome_of(response) -> object:  # noqa: ANN001
+def outcome_of(response) -> object:
     if response.status_code == 302:
         return urlsplit(response.headers["Location"]).path
     return response.status_code

@@ -13,11 +13,18 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import csrf_token, links_in, outcome_row
+
 from feedback.extensions import db
 from feedback.models import (
-    ApiKey, Application, Candidate, Company, FeedbackRequest, ImportBatch, OutboxMessage, Position,
+    ApiKey,
+    Application,
+    Candidate,
+    Company,
+    FeedbackRequest,
+    ImportBatch,
+    OutboxMessage,
+    Position,
 )
 from feedback.services.accounts import create_user
 from feedback.timeutil import utcnow
@@ -76,7 +83,7 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def assert_json_error(response, status: int) -> dict:  # noqa: ANN001
+def assert_json_error(response, status: int) -> dict:
     assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
     assert response.mimetype == JSON, response.headers
     body = response.get_json()
@@ -103,7 +110,7 @@ def two_companies(import_csv) -> None:
     assert imported.exit_code == 0, imported.output
 
 
-def post_outcomes(client, key: str, payload):  # noqa: ANN001, ANN201
+def post_outcomes(client, key: str, payload):
     return client.post("/api/v1/outcomes", json=payload, headers=bearer(key))
 
 
@@ -351,7 +358,7 @@ def test_any_invalid_item_gets_422_with_every_problem_and_nothing_is_written(web
     messages = {error["index"]: error["message"] for error in errors}
     assert "lunch" in messages[2]
     assert "item 0" in messages[7]
-    assert counts() == before == {name: 0 for name in before}
+    assert counts() == before == dict.fromkeys(before, 0)
 
     # A missing required field is named; the wrapped form without skip_invalid is just as strict.
     missing = {key: value for key, value in api_outcome().items() if key != "candidate_name"}
@@ -504,7 +511,7 @@ def test_a_body_that_is_not_json_gets_400_json(web, admin_key, data, content_typ
 
 # --- GET /api/v1/requests ---------------------------------------------------------------------
 
-def answer_candidate_survey(browser, message, nps: int = 9) -> None:  # noqa: ANN001
+def answer_candidate_survey(browser, message, nps: int = 9) -> None:
     (path,) = links_in(message)
     page = browser.get(path)
     assert page.status_code == 200
@@ -711,11 +718,11 @@ def test_an_unexpected_error_gets_500_json(app, make_app, caplog):
     broken = make_app()
 
     @broken.route("/api/v1/boom")
-    def boom():  # noqa: ANN202
+    def boom():
         raise RuntimeError("kaboom: internal detail")
 
     @broken.route("/not-api/boom")
-    def page_boom():  # noqa: ANN202
+    def page_boom():
         raise RuntimeError("kaboom")
 
     client = broken.test_client()

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import csrf_token, outcome_row
+
 from feedback.extensions import db
 from feedback.models import Company, User
 from feedback.services.accounts import create_user
@@ -45,19 +45,19 @@ def accounts(acme) -> dict[str, User]:
     return users
 
 
-def post_login(client, email: str, password: str, **query):  # noqa: ANN001, ANN201
+def post_login(client, email: str, password: str, **query):
     page = client.get("/login", query_string=query)
     assert page.status_code == 200
     return client.post("/login", query_string=query,
                        data={"csrf_token": csrf_token(page.text), "email": email, "password": password})
 
 
-def location(response) -> str:  # noqa: ANN001
+def location(response) -> str:
     assert response.status_code == 302, response.status_code
     return response.headers["Location"]
 
 
-def session_cookie(client) -> str:  # noqa: ANN001
+def session_cookie(client) -> str:
     cookie = client.get_cookie("session")
     assert cookie is not None, "no session cookie"
     return cookie.value
@@ -180,7 +180,7 @@ def test_the_login_redirect_remembers_the_page(web, accounts, acme):
 
 # --- users create -----------------------------------------------------------------------------
 
-def create_command(runner, email: str, *options: str, password: str = "password123"):  # noqa: ANN001, ANN201
+def create_command(runner, email: str, *options: str, password: str = "password123"):
     return runner.invoke(args=["feedback", "users", "create", email, *options], input=password + "\n")
 
 

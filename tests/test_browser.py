@@ -30,15 +30,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from conftest import ROOT, SAMPLE_CSV, csrf_token, free_port, outcome_row
+from playwright import sync_api
 from werkzeug.serving import make_server
 
-from conftest import ROOT, SAMPLE_CSV, csrf_token, free_port, outcome_row
 from feedback.extensions import db
 from feedback.models import Candidate, Company, Response
 from feedback.services.accounts import create_user
 from feedback.tokens import candidate_view_token
-
-from playwright import sync_api  # noqa: E402 - pinned in requirements.txt
 
 expect = sync_api.expect
 
@@ -82,7 +81,7 @@ def _chromium_is_installed() -> None:
 # --- the served app, the browser -------------------------------------------------------------
 
 class LiveServer:
-    def __init__(self, app, base_url: str) -> None:  # noqa: ANN001
+    def __init__(self, app, base_url: str) -> None:
         self.app = app
         self.base_url = base_url
 
@@ -121,7 +120,7 @@ def live(app, make_app) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def chromium():  # noqa: ANN201
+def chromium():
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         yield browser
@@ -151,7 +150,7 @@ class Steps:
         self.rows: list[dict] = []
 
     @contextmanager
-    def step(self, name: str, page=None) -> Iterator[None]:  # noqa: ANN001
+    def step(self, name: str, page=None) -> Iterator[None]:
         started = time.perf_counter()
         yield
         seconds = time.perf_counter() - started
@@ -170,28 +169,28 @@ class Steps:
         return "\n".join(lines)
 
 
-def watch_console(page, problems: list[str]) -> None:  # noqa: ANN001
+def watch_console(page, problems: list[str]) -> None:
     """Collect script errors and Content-Security-Policy reports: the pages should cause neither."""
     page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
     page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
             if "Content Security Policy" in message.text else None)
 
 
-def sign_in(page, live: LiveServer, address: str) -> None:  # noqa: ANN001
+def sign_in(page, live: LiveServer, address: str) -> None:
     page.goto(live.url("/login"))
     page.fill("#email", address)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
 
 
-def card(page, heading: str):  # noqa: ANN001, ANN201
+def card(page, heading: str):
     """A dashboard or batch card, found by its heading."""
     return page.locator(".card").filter(has=page.get_by_role("heading", name=heading, exact=True))
 
 
 # --- in-process helpers (the same forms, through the Flask test client) -------------------------
 
-def answer_in_process(client, path: str, fields: dict) -> None:  # noqa: ANN001
+def answer_in_process(client, path: str, fields: dict) -> None:
     form = client.get(path)
     assert form.status_code == 200, form.text
     data = {"csrf_token": csrf_token(form.text)} | {key: str(value) for key, value in fields.items()}
@@ -199,7 +198,7 @@ def answer_in_process(client, path: str, fields: dict) -> None:  # noqa: ANN001
     assert answered.status_code == 200 and "Thank you" in answered.text, answered.text
 
 
-def signed_in_client(live: LiveServer, address: str):  # noqa: ANN001, ANN201
+def signed_in_client(live: LiveServer, address: str):
     client = live.app.test_client()
     page = client.get("/login")
     signed_in = client.post("/login", data={"csrf_token": csrf_token(page.text), "email": address,
@@ -208,11 +207,11 @@ def signed_in_client(live: LiveServer, address: str):  # noqa: ANN001, ANN201
     return client
 
 
-def messages_to(smtp_server, address: str) -> list:  # noqa: ANN001
+def messages_to(smtp_server, address: str) -> list:
     return [message for message in smtp_server.messages if message["To"] == address]
 
 
-def link_in(message, pattern: re.Pattern) -> str:  # noqa: ANN001
+def link_in(message, pattern: re.Pattern) -> str:
     body = message.get_body(preferencelist=("plain",)).get_content()
     (link,) = pattern.findall(body)
     return link
@@ -390,7 +389,7 @@ def test_recruiter_upload_to_candidate_answer_to_company_dashboard(live, chromiu
 
 # --- accessibility ----------------------------------------------------------------------------
 
-def run_axe(page) -> dict:  # noqa: ANN001
+def run_axe(page) -> dict:
     """axe-core on the page as loaded (its default rules: WCAG 2.x A/AA and best practices).
 
     Violations in full; rules passed, and those axe could not decide ("needs review", e.g. the
@@ -448,7 +447,7 @@ def test_axe_finds_no_serious_or_critical_violation(live, chromium, seeded, data
     desktop = chromium.new_context(bypass_csp=True, **DESKTOP)
     results: dict[str, dict] = {}
 
-    def check(page, name: str, heading: str) -> None:  # noqa: ANN001
+    def check(page, name: str, heading: str) -> None:
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
         results[name] = run_axe(page)
         page.screenshot(path=str(screenshots / f"axe-{slug(name)}.png"), full_page=True)

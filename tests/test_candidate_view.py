@@ -14,8 +14,8 @@ import itsdangerous
 import itsdangerous.timed
 import pytest
 import sqlalchemy as sa
-
 from conftest import csrf_token, links_in, outcome_row
+
 from feedback.extensions import db
 from feedback.models import Candidate, OutboxMessage
 from feedback.tokens import CANDIDATE_VIEW_SALT, candidate_view_token, unsubscribe_token
@@ -51,7 +51,7 @@ def view_messages() -> list[OutboxMessage]:
     return list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "candidate_view")))
 
 
-def ask(browser, address: str):  # noqa: ANN001, ANN201
+def ask(browser, address: str):
     page = browser.get("/me")
     assert page.status_code == 200
     return browser.post("/me", data={"csrf_token": csrf_token(page.text), "email": address})

@@ -20,12 +20,12 @@ def environment(monkeypatch, database_url):
     return monkeypatch
 
 
-def build(config):  # noqa: ANN001, ANN201
+def build(config):
     app = feedback.create_app(config)
     return app
 
 
-def dispose(app) -> None:  # noqa: ANN001
+def dispose(app) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -123,7 +123,7 @@ def test_http_base_url_means_neither(environment):
 @pytest.mark.parametrize(("raw", "expected"), [("3,7", (3, 7)), (" 7, 3 ", (3, 7)), ("1,2,10", (1, 2, 10))])
 def test_reminder_days_parse(environment, raw, expected):
     environment.setenv("FEEDBACK_REMINDER_DAYS", raw)
-    assert feedback_config.Config().FEEDBACK_REMINDER_DAYS == expected
+    assert expected == feedback_config.Config().FEEDBACK_REMINDER_DAYS
 
 
 def test_reminder_days_default(environment):
@@ -144,7 +144,7 @@ def test_reminder_days_must_be_numbers(environment):
 ])
 def test_database_url_is_given_the_psycopg_driver(environment, raw, expected):
     environment.setenv("DATABASE_URL", raw)
-    assert feedback_config.Config().SQLALCHEMY_DATABASE_URI == expected
+    assert expected == feedback_config.Config().SQLALCHEMY_DATABASE_URI
 
 
 def test_database_url_defaults_to_the_instance_sqlite_file(environment):
@@ -165,7 +165,7 @@ def test_a_pooled_connection_is_pinged_only_after_idling_and_replaced_when_dead(
     real_ping = engine.dialect.do_ping
     pings = []
 
-    def ping(dbapi_connection):  # noqa: ANN001, ANN202
+    def ping(dbapi_connection):
         pings.append(dbapi_connection)
         if len(pings) == 1:
             raise RuntimeError("server closed the connection unexpectedly")

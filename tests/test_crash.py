@@ -20,8 +20,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-
 from conftest import free_port, outcome_row
+
 from feedback import config as feedback_config
 from feedback.extensions import db
 from feedback.mail import message_id
@@ -45,7 +45,7 @@ class SlowHandler:
         self.received: list[tuple[str, str]] = []  # (recipient, Message-ID)
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201
+    async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             for recipient in envelope.rcpt_tos:

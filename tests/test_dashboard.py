@@ -12,14 +12,14 @@ import html
 import io
 import itertools
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from conftest import csrf_token, links_in, outcome_row
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import csrf_token, links_in, outcome_row
 from feedback.exports import csv_response, spreadsheet_safe, spreadsheet_value
 from feedback.extensions import db
 from feedback.models import STAGES, Company, Position, User
@@ -89,7 +89,7 @@ def answer_candidate(browser, smtp_server, number: int) -> None:
     answer(browser, smtp_server, candidate_address(number), nps=nps, communication=communication, improve=improve)
 
 
-def sign_in(web):  # noqa: ANN001, ANN201
+def sign_in(web):
     """A browser signed in as an admin (who sees every company)."""
     if db.session.scalar(sa.select(User.id).where(User.email == ADMIN)) is None:
         create_user(ADMIN, PASSWORD, "admin", [])
@@ -112,10 +112,10 @@ def position_ids(name: str = COMPANY) -> dict[str, int]:
 
 
 def this_month() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m")
+    return datetime.now(UTC).strftime("%Y-%m")
 
 
-def read_csv(response) -> list[list[str]]:  # noqa: ANN001
+def read_csv(response) -> list[list[str]]:
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith("attachment;")
@@ -162,7 +162,7 @@ def assert_page_withheld(page: str, label: str) -> None:
         assert text not in page, (label, text)
 
 
-def assert_exports_withheld(browser, cid: int, query: dict, label: str) -> None:  # noqa: ANN001
+def assert_exports_withheld(browser, cid: int, query: dict, label: str) -> None:
     rows = read_csv(browser.get(f"/companies/{cid}/export/aggregate.csv", query_string=query))
     assert rows[0] == ["breakdown", "group", "measure", "n", "value", "benchmark"]
     body = rows[1:]
@@ -530,7 +530,7 @@ def test_read_only_pages_read_without_a_transaction_and_answers_write_in_one(web
         engine = db.engine
     modes: list[tuple[str, str | None]] = []
 
-    def record(conn, _cursor, statement, *_args) -> None:  # noqa: ANN001, ANN002
+    def record(conn, _cursor, statement, *_args) -> None:
         modes.append((statement.split()[0].upper(), conn.get_execution_options().get("isolation_level")))
 
     browser = web.test_client()

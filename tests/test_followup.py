@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-
 from conftest import RecordingHandler, csrf_token, free_port, links_in, outcome_row
+
 from feedback import config as feedback_config
 from feedback.extensions import db
 from feedback.jobs.delivery import MAX_RETRY_DELAY, MailServerUnavailable, deliver_queued, retry_delay
@@ -107,7 +107,7 @@ def request_of(path: str) -> int:
     return check.request_id
 
 
-def answer(client, path: str, answers: dict):  # noqa: ANN001, ANN201
+def answer(client, path: str, answers: dict):
     page = client.get(path)
     assert page.status_code == 200, page.text
     return client.post(path, data={"csrf_token": csrf_token(page.text), **answers})
@@ -581,7 +581,7 @@ def test_worker_sends_and_reminds_then_returns_when_asked_to_stop(app, import_cs
         try:
             with app.app_context():
                 run_worker(send_every=0.1, remind_every=60, echo=lines.append, stop=stop)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+        except BaseException as exc:
             failures.append(exc)
 
     worker = threading.Thread(target=work, daemon=True)

@@ -6,11 +6,11 @@ from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import csrf_token, links_in, outcome_row
+
 from feedback.extensions import db
 from feedback.models import Answer, FeedbackRequest, Question, Response
-from feedback.survey.definitions import DECLINE_REASONS, LIKERT_KEYS, NOT_APPLICABLE
+from feedback.surveys.definitions import DECLINE_REASONS, LIKERT_KEYS, NOT_APPLICABLE
 
 CONTACT = "hiring@acme-robotics.example.com"
 CANDIDATE_KEYS = {"nps", *LIKERT_KEYS, "improve"}

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from conftest import BAD_CSV, HEADER, SAMPLE_CSV, outcome_row
 from email_validator import EmailNotValidError, validate_email
 
-from conftest import BAD_CSV, HEADER, SAMPLE_CSV, outcome_row
 from feedback.extensions import db
 from feedback.models import Application, Candidate, Company, FeedbackRequest, ImportBatch, OutboxMessage, Position
 from feedback.timeutil import today
@@ -601,7 +601,7 @@ def test_spreadsheet_style_headers_and_old_mac_line_endings_are_read(runner, tmp
     path.write_bytes(
         "Candidate Name;Candidate-Email;Company;Company Contact Email;Position;Stage;Outcome;Decided On\r"
         "Zoë Ñúñez;zoe@example.org;Acme Robotics;hiring@acme-robotics.example.com;QA Engineer;Screen;Rejected;2026-10-01\r"
-        .encode("utf-8")
+        .encode()
     )
     result = runner.invoke(args=["feedback", "import", str(path)])
     assert result.exit_code == 0, result.output

@@ -11,15 +11,15 @@ from datetime import timedelta
 import itsdangerous.timed
 import pytest
 import sqlalchemy as sa
+from conftest import csrf_token, links_in, outcome_row
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.serving import make_server
 
-from conftest import csrf_token, links_in, outcome_row
 from feedback.extensions import db
 from feedback.logging import redact
 from feedback.mail import load_outgoing, render_items
-from feedback.timeutil import utcnow
 from feedback.models import Answer, FeedbackRequest, OutboxMessage, Question, Response
+from feedback.timeutil import utcnow
 from feedback.tokens import (
     UNSUBSCRIBE_SALT,
     feedback_link_token,
@@ -99,23 +99,23 @@ def response_count(request_id: int | None = None) -> int:
     return db.session.scalar(query)
 
 
-def post_answers(client, path: str, **overrides):  # noqa: ANN001, ANN201
+def post_answers(client, path: str, **overrides):
     page = client.get(path)
     assert page.status_code == 200, page.text
     return client.post(path, data={"csrf_token": csrf_token(page.text), **ANSWERS, **overrides})
 
 
-def assert_token_page_headers(response) -> None:  # noqa: ANN001
+def assert_token_page_headers(response) -> None:
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def assert_private(page) -> None:  # noqa: ANN001
+def assert_private(page) -> None:
     for word in PRIVATE_WORDS:
         assert word.lower() not in page.text.lower(), f"{word!r} shown on a {page.status_code} page"
 
 
-def answered_on(moment) -> str:  # noqa: ANN001
+def answered_on(moment) -> str:
     return f"{moment.day} {moment:%B %Y}"
 
 
@@ -486,7 +486,7 @@ def test_redact_removes_tokens():
 
 # --- links in e-mails -------------------------------------------------------------------------
 
-def all_urls(message) -> list[str]:  # noqa: ANN001
+def all_urls(message) -> list[str]:
     urls = []
     for kind in ("plain", "html"):
         urls += URL.findall(message.get_body(preferencelist=(kind,)).get_content())

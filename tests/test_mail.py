@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import free_port, links_in, outcome_row
+
 from feedback.extensions import db
 from feedback.mail import message_id
 from feedback.models import FeedbackRequest, OutboxMessage, Suppression

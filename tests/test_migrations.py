@@ -5,10 +5,10 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import outcome_row
 from flask_migrate import upgrade
 from sqlalchemy.exc import IntegrityError
 
-from conftest import outcome_row
 from feedback.extensions import db
 from feedback.models import Application, FeedbackRequest, Response
 from feedback.models.base import render_migration_item

@@ -28,12 +28,12 @@ import jsonschema_rs
 import pytest
 import schemathesis
 import sqlalchemy as sa
+from conftest import csrf_token, links_in, outcome_row
 from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
-from conftest import csrf_token, links_in, outcome_row
 from feedback import config as feedback_config
 from feedback import create_app
 from feedback.api.openapi import openapi_document
@@ -83,11 +83,11 @@ class Signer:
     without them, and every case whose point is an invalid header, stays unsigned.
     """
 
-    def __init__(self, wsgi_app) -> None:  # noqa: ANN001
+    def __init__(self, wsgi_app) -> None:
         self.wsgi_app = wsgi_app
         self.enabled = False
 
-    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
+    def __call__(self, environ, start_response):
         if self.enabled and environ.get("PATH_INFO") == WEBHOOK and "HTTP_X_FEEDBACK_TIMESTAMP" in environ \
                 and "HTTP_X_FEEDBACK_SIGNATURE" in environ:
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
@@ -99,7 +99,7 @@ class Signer:
 
 
 class World:
-    def __init__(self, web, keys: dict[str, str]) -> None:  # noqa: ANN001
+    def __init__(self, web, keys: dict[str, str]) -> None:
         self.web = web
         self.keys = keys
         self.signer = web.wsgi_app = Signer(web.wsgi_app)
@@ -144,14 +144,14 @@ def sign(body: bytes, timestamp: str) -> str:
     return "sha256=" + hmac.new(SECRET.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def headers_are_negative(case) -> bool:  # noqa: ANN001
+def headers_are_negative(case) -> bool:
     """Whether this case's point is an invalid header (then it is sent as generated)."""
     meta = case.meta
     component = meta.components.get(ParameterLocation.HEADER) if meta is not None else None
     return component is not None and component.mode.is_negative
 
 
-def run_case(run: str, case, world: World, key: str | None):  # noqa: ANN001, ANN201
+def run_case(run: str, case, world: World, key: str | None):
     """Send the case (with the key; webhook deliveries signed in the keyed runs) and validate it."""
     label = case.operation.label
     OPERATIONS.add(label)
@@ -215,7 +215,7 @@ def test_every_operation_without_a_key(case, world):
             assert "\x00" in repr(case.query) + repr(case.path_parameters) or "\\x" in repr(case.query), case
 
 
-def routable(company_id) -> bool:  # noqa: ANN001
+def routable(company_id) -> bool:
     """Whether the router takes this company id (an int route with max=2**31-1)."""
     text = str(company_id)
     return text.isascii() and text.isdigit() and int(text) <= 2**31 - 1
@@ -240,7 +240,7 @@ def summary():
 
 # --- the document itself ----------------------------------------------------------------------
 
-def api_rules(app) -> set[tuple[str, str]]:  # noqa: ANN001
+def api_rules(app) -> set[tuple[str, str]]:
     """(OpenAPI path, method) of every /api/v1 route of the app, but the document's own."""
     found = set()
     for rule in app.url_map.iter_rules():

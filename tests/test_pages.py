@@ -5,8 +5,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import outcome_row
+
 from feedback.extensions import db
 from feedback.models import OutboxMessage
 
@@ -61,7 +61,7 @@ def test_a_failing_view_gives_a_500_page_in_the_site_look(make_app):
     fresh = make_app()
 
     @fresh.route("/boom-for-tests")
-    def boom():  # noqa: ANN202
+    def boom():
         raise RuntimeError("secret internal detail")
 
     response = fresh.test_client().get("/boom-for-tests")

@@ -15,11 +15,23 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import HEADER, csrf_token, links_in, outcome_row
+
 from feedback.extensions import db
-from feedback.models import (AdviceReview, Answer, Application, AuditEvent, Candidate, Company, FeedbackRequest,
-                             OutboxMessage, Position, Question, Response, Suppression)
+from feedback.models import (
+    AdviceReview,
+    Answer,
+    Application,
+    AuditEvent,
+    Candidate,
+    Company,
+    FeedbackRequest,
+    OutboxMessage,
+    Position,
+    Question,
+    Response,
+    Suppression,
+)
 from feedback.services.accounts import create_user
 from feedback.timeutil import utcnow
 from feedback.tokens import candidate_view_token, read_feedback_link_token
@@ -61,26 +73,26 @@ def company_answers(strengthen: str) -> dict:
             "communication_skills": "4", "problem_solving": "1", "strengthen": strengthen, "reconsider": "no"}
 
 
-def import_and_send(import_csv, runner, rows: list[dict]) -> None:  # noqa: ANN001
+def import_and_send(import_csv, runner, rows: list[dict]) -> None:
     imported = import_csv(rows)
     assert imported.exit_code == 0, imported.output
     send(runner)
 
 
-def send(runner) -> None:  # noqa: ANN001
+def send(runner) -> None:
     sent = runner.invoke(args=["feedback", "send"])
     assert sent.exit_code == 0, sent.output
 
 
-def messages_to(smtp_server, address: str) -> list:  # noqa: ANN001
+def messages_to(smtp_server, address: str) -> list:
     return [message for message in smtp_server.messages if message["To"] == address]
 
 
-def links_to(smtp_server, address: str) -> list[str]:  # noqa: ANN001
+def links_to(smtp_server, address: str) -> list[str]:
     return [path for message in messages_to(smtp_server, address) for path in links_in(message)]
 
 
-def answer(client, path: str, answers: dict) -> None:  # noqa: ANN001
+def answer(client, path: str, answers: dict) -> None:
     page = client.get(path)
     assert page.status_code == 200, page.status_code
     answered = client.post(path, data={"csrf_token": csrf_token(page.text), **answers})
@@ -88,21 +100,21 @@ def answer(client, path: str, answers: dict) -> None:  # noqa: ANN001
     assert "Thank you" in answered.text
 
 
-def unsubscribe_path(message) -> str:  # noqa: ANN001
+def unsubscribe_path(message) -> str:
     header = str(message["List-Unsubscribe"])
     assert header.startswith(f"<{PUBLIC_BASE}/u/"), header
     return header[len(f"<{PUBLIC_BASE}"):-1]
 
 
-def text_part(message) -> str:  # noqa: ANN001
+def text_part(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
 
 
-def html_part(message) -> str:  # noqa: ANN001
+def html_part(message) -> str:
     return message.get_body(preferencelist=("html",)).get_content()
 
 
-def sign_in(web, email: str):  # noqa: ANN001, ANN201
+def sign_in(web, email: str):
     client = web.test_client()
     page = client.get("/login")
     signed_in = client.post("/login", data={"csrf_token": csrf_token(page.text), "email": email,
@@ -116,13 +128,13 @@ def company_named(name: str) -> Company:
     return db.session.scalar(sa.select(Company).where(Company.name == name))
 
 
-def report(runner, company: str) -> dict:  # noqa: ANN001
+def report(runner, company: str) -> dict:
     result = runner.invoke(args=["feedback", "report", "--company", company, "--format", "json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
 
-def erase(runner, address: str):  # noqa: ANN001, ANN201
+def erase(runner, address: str):
     result = runner.invoke(args=["feedback", "erase", address, "--yes"])
     assert result.exit_code == 0, result.output
     return result
@@ -149,7 +161,7 @@ def reviews_csrf(page: str, review_id: int) -> str:
     return match.group(1)
 
 
-def approve_all_reviews(browser) -> None:  # noqa: ANN001
+def approve_all_reviews(browser) -> None:
     db.session.rollback()
     for review in db.session.scalars(sa.select(AdviceReview).where(AdviceReview.status == "pending")):
         listing = browser.get("/recruiter/reviews").text
@@ -159,7 +171,7 @@ def approve_all_reviews(browser) -> None:  # noqa: ANN001
         assert decided.status_code == 302
 
 
-def any_csrf(client) -> str:  # noqa: ANN001
+def any_csrf(client) -> str:
     return csrf_token(client.get("/me").text)
 
 
@@ -335,7 +347,7 @@ def test_purge_erases_only_people_whose_every_application_is_older(import_csv, r
 
 # --- the privacy notice -----------------------------------------------------------------------
 
-def assert_privacy_notice(message) -> None:  # noqa: ANN001
+def assert_privacy_notice(message) -> None:
     """Who asks, why, and how to object (and how to reach the data), in the text and in the HTML part."""
     unsubscribe = f"{PUBLIC_BASE}{unsubscribe_path(message)}"
     for kind, body in (("text", text_part(message)), ("html", html_part(message))):
@@ -395,12 +407,12 @@ def figures_on(page: str) -> tuple:
     return (" ".join(nps.split()), *map(str, normalised))
 
 
-def csv_rows(response) -> list[list[str]]:  # noqa: ANN001
+def csv_rows(response) -> list[list[str]]:
     assert response.status_code == 200 and response.mimetype == "text/csv"
     return sorted(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
-def snapshot(client, company_id: int, filters: list[dict]) -> dict:  # noqa: ANN001
+def snapshot(client, company_id: int, filters: list[dict]) -> dict:
     seen = {}
     for query in filters:
         key = json.dumps(query, sort_keys=True)

@@ -5,8 +5,8 @@ import threading
 import time
 
 import sqlalchemy as sa
-
 from conftest import csrf_token, links_in, outcome_row
+
 from feedback.extensions import db
 from feedback.models import Answer, FeedbackRequest, Response
 
@@ -30,7 +30,7 @@ def submit_at_once(app, path: str, round_number: int) -> list[tuple[int, str]]:
             barrier.wait()
             response = client.post(path, data=data)
             results[slot] = (response.status_code, response.text)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             barrier.abort()
             results[slot] = (None, repr(exc))
 

@@ -13,11 +13,20 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import BAD_CSV, HEADER, csrf_token, links_in, outcome_row
+
 from feedback.extensions import db
-from feedback.models import (AdviceReview, Answer, Application, Candidate, Company, FeedbackRequest, ImportBatch,
-                             OutboxMessage, Response)
+from feedback.models import (
+    AdviceReview,
+    Answer,
+    Application,
+    Candidate,
+    Company,
+    FeedbackRequest,
+    ImportBatch,
+    OutboxMessage,
+    Response,
+)
 from feedback.services.accounts import create_user
 from feedback.tokens import candidate_view_token
 
@@ -57,7 +66,7 @@ def recruiters(companies) -> dict[str, object]:
     return users
 
 
-def sign_in(web, email: str):  # noqa: ANN001, ANN201
+def sign_in(web, email: str):
     browser = web.test_client()
     page = browser.get("/login")
     signed_in = browser.post("/login", data={"csrf_token": csrf_token(page.text), "email": email,
@@ -75,7 +84,7 @@ def csv_bytes(rows: list[dict]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def upload(browser, content: bytes, filename: str = "outcomes.csv"):  # noqa: ANN001, ANN201
+def upload(browser, content: bytes, filename: str = "outcomes.csv"):
     page = browser.get("/recruiter/upload")
     assert page.status_code == 200
     return browser.post("/recruiter/upload", content_type="multipart/form-data",
@@ -220,7 +229,7 @@ EDITED = "Practise system design; bring one worked example to the interview."
 WITHHELD_TEXT = "Frankly you seemed too old for our young team."
 
 
-def answer_as_contact(browser, smtp_server, contact: str, strengthen: str) -> None:  # noqa: ANN001
+def answer_as_contact(browser, smtp_server, contact: str, strengthen: str) -> None:
     (message,) = [m for m in smtp_server.messages if m["To"] == contact]
     (path,) = links_in(message)
     page = browser.get(path)

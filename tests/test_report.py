@@ -5,8 +5,8 @@ import json
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import csrf_token, links_in, outcome_row
+
 from feedback.models import STAGES
 
 COMPANY = "Acme Robotics"

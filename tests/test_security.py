@@ -27,22 +27,36 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from conftest import HEADER, ROOT, csrf_token, free_port, links_in, outcome_row
 from flask import url_for
-from markupsafe import escape
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import escape
 
 import feedback
-from conftest import HEADER, ROOT, csrf_token, free_port, links_in, outcome_row
 from feedback import config as feedback_config
 from feedback.extensions import db
-from feedback.models import (AdviceReview, Application, Candidate, Company, FeedbackRequest, ImportBatch,
-                             OutboxMessage, Response, Suppression)
+from feedback.models import (
+    AdviceReview,
+    Application,
+    Candidate,
+    Company,
+    FeedbackRequest,
+    ImportBatch,
+    OutboxMessage,
+    Response,
+    Suppression,
+)
 from feedback.services.accounts import create_user
-from feedback.tokens import (FEEDBACK_LINK_SALT, UNSUBSCRIBE_SALT, address_hash, candidate_view_token,
-                             read_feedback_link_token)
+from feedback.tokens import (
+    FEEDBACK_LINK_SALT,
+    UNSUBSCRIBE_SALT,
+    address_hash,
+    candidate_view_token,
+    read_feedback_link_token,
+)
 
 PUBLIC_BASE = "http://feedback.example"
 PASSWORD = "correct horse battery staple"
@@ -83,7 +97,7 @@ def is_local_target(target: str) -> bool:
     return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
 
 
-def assert_local_redirect(response) -> None:  # noqa: ANN001
+def assert_local_redirect(response) -> None:
     if response.status_code not in (301, 302, 303, 307, 308):
         return
     location = response.headers.get("Location", "")
@@ -96,14 +110,14 @@ def assert_local_redirect(response) -> None:  # noqa: ANN001
 class CheckedClient(FlaskClient):
     """A test client that fails on any redirect away from the site (followed redirects included)."""
 
-    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)
         for each in (*response.history, response):
             assert_local_redirect(each)
         return response
 
 
-def checked(app):  # noqa: ANN001, ANN201
+def checked(app):
     app.test_client_class = CheckedClient
     return app
 
@@ -115,44 +129,44 @@ def web(app, make_app):
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def import_and_send(import_csv, runner, rows: list[dict]) -> None:  # noqa: ANN001
+def import_and_send(import_csv, runner, rows: list[dict]) -> None:
     imported = import_csv(rows)
     assert imported.exit_code == 0, imported.output
     sent = runner.invoke(args=["feedback", "send"])
     assert sent.exit_code == 0, sent.output
 
 
-def messages_to(smtp_server, address: str) -> list:  # noqa: ANN001
+def messages_to(smtp_server, address: str) -> list:
     return [message for message in smtp_server.messages if message["To"] == address]
 
 
-def link_of(smtp_server, address: str) -> str:  # noqa: ANN001
+def link_of(smtp_server, address: str) -> str:
     messages = messages_to(smtp_server, address)
     assert messages, f"no message to {address}"
     (path,) = links_in(messages[-1])
     return path
 
 
-def text_part(message) -> str:  # noqa: ANN001
+def text_part(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
 
 
-def html_part(message) -> str:  # noqa: ANN001
+def html_part(message) -> str:
     return message.get_body(preferencelist=("html",)).get_content()
 
 
-def unsubscribe_path(message) -> str:  # noqa: ANN001
+def unsubscribe_path(message) -> str:
     header = str(message["List-Unsubscribe"])
     return urlsplit(header.strip("<>")).path
 
 
-def answer(client, path: str, answers: dict):  # noqa: ANN001, ANN201
+def answer(client, path: str, answers: dict):
     page = client.get(path)
     assert page.status_code == 200, page.status_code
     return client.post(path, data={"csrf_token": csrf_token(page.text), **answers})
 
 
-def sign_in(app, email: str):  # noqa: ANN001, ANN201
+def sign_in(app, email: str):
     client = app.test_client()
     page = client.get("/login")
     signed_in = client.post("/login", data={"csrf_token": csrf_token(page.text), "email": email,
@@ -161,7 +175,7 @@ def sign_in(app, email: str):  # noqa: ANN001, ANN201
     return client
 
 
-def any_csrf(client) -> str:  # noqa: ANN001
+def any_csrf(client) -> str:
     """A CSRF token of this client's session (one token serves every form of the session)."""
     return csrf_token(client.get("/me").text)
 
@@ -170,7 +184,7 @@ def company_named(name: str) -> Company:
     return db.session.scalar(sa.select(Company).where(Company.name == name))
 
 
-def build_world(web, import_csv, runner, smtp_server) -> SimpleNamespace:  # noqa: ANN001
+def build_world(web, import_csv, runner, smtp_server) -> SimpleNamespace:
     """Acme with an answered rejection (so an advice review exists), a live candidate link, and logins."""
     import_and_send(import_csv, runner, [
         outcome_row(candidate_name="Carla Answered", candidate_email=ANSWERED, application_ref="W-1"),
@@ -201,7 +215,7 @@ def build_world(web, import_csv, runner, smtp_server) -> SimpleNamespace:  # noq
     )
 
 
-def world_url(app, world: SimpleNamespace, rule) -> str:  # noqa: ANN001
+def world_url(app, world: SimpleNamespace, rule) -> str:
     """The rule's URL with its variables filled by real objects (a token route gets a live token)."""
     values = {}
     for argument in rule.arguments:
@@ -215,7 +229,7 @@ def world_url(app, world: SimpleNamespace, rule) -> str:  # noqa: ANN001
         return url_for(rule.endpoint, **values)
 
 
-def post_routes(app) -> list:  # noqa: ANN001
+def post_routes(app) -> list:
     return sorted((rule for rule in app.url_map.iter_rules() if "POST" in rule.methods),
                   key=lambda rule: (rule.endpoint == "auth.logout", rule.endpoint))
 
@@ -243,7 +257,7 @@ def csv_bytes(rows: list[dict], header: list[str] | None = None) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def count(model) -> int:  # noqa: ANN001
+def count(model) -> int:
     db.session.rollback()
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
@@ -307,7 +321,7 @@ def meta_referrer(page: str) -> str | None:
     return match.group(1) if match else None
 
 
-def assert_security_headers(label: str, response, token_page: bool) -> None:  # noqa: ANN001
+def assert_security_headers(label: str, response, token_page: bool) -> None:
     csp = response.headers.get("Content-Security-Policy", "")
     assert csp, f"{label}: no CSP"
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, f"{label}: {csp}"
@@ -331,7 +345,7 @@ def test_security_headers_on_every_kind_of_response(web, make_app, import_csv, r
     client = web.test_client()
     seen: list[tuple[str, object, bool]] = []
 
-    def add(label: str, response, status: int, token_page: bool = False) -> None:  # noqa: ANN001
+    def add(label: str, response, status: int, token_page: bool = False) -> None:
         assert response.status_code == status, (label, response.status_code)
         seen.append((label, response, token_page))
 
@@ -362,7 +376,7 @@ def test_security_headers_on_every_kind_of_response(web, make_app, import_csv, r
     broken = checked(make_app())
 
     @broken.route("/boom-for-security-tests")
-    def boom():  # noqa: ANN202
+    def boom():
         raise RuntimeError("internal detail")
 
     add("500", broken.test_client().get("/boom-for-security-tests"), 500)
@@ -408,7 +422,7 @@ def test_dev_mailbox_html_part_is_sandboxed(app, make_app, write_csv, smtp_serve
     assert app.test_client().get(f"/dev/mailbox/{message_id}/html").status_code == 404
 
 
-def set_cookie(response, name: str = "session") -> str:  # noqa: ANN001
+def set_cookie(response, name: str = "session") -> str:
     cookies = [value for value in response.headers.getlist("Set-Cookie") if value.startswith(f"{name}=")]
     assert cookies, f"no {name} cookie set"
     return cookies[-1]
@@ -478,7 +492,7 @@ def test_rate_limits_answer_429_with_a_readable_page(web, make_app, import_csv, 
         ("GET", world.unsubscribe, 30, None),
     ]
     for method, path, allowance, data in cases:
-        def hit(browser=client, headers=None):  # noqa: ANN001, ANN202
+        def hit(browser=client, headers=None):
             if method == "GET":
                 return browser.get(path, headers=headers)
             return browser.post(path, data=data, headers=headers)
@@ -770,7 +784,7 @@ def test_fuzz_survey_post_never_fails(web, import_csv, runner, smtp_server):
         raw=st.one_of(st.none(), st.none(), st.binary(max_size=300)),
         token=st.sampled_from(["valid", "valid", "valid", "missing", "garbage"]),
     )
-    def post(link, fields, raw, token):  # noqa: ANN001, ANN202
+    def post(link, fields, raw, token):
         prefix = {"valid": {"csrf_token": csrf}, "missing": {}, "garbage": {"csrf_token": "x.y.z"}}[token]
         if isinstance(fields, list):
             valid = CANDIDATE_ANSWERS if audience[link] == "candidate" else COMPANY_ANSWERS
@@ -817,7 +831,7 @@ def csv_documents() -> st.SearchStrategy[bytes]:
         lambda change: [{**outcome_row(application_ref=str(change[0])), **dict(change[1])}[c] for c in HEADER])
     rows = st.lists(st.one_of(near_valid, near_valid, st.lists(cell, max_size=11)), max_size=6)
 
-    def render(parts) -> bytes:  # noqa: ANN001
+    def render(parts) -> bytes:
         (columns, body, delimiter, ending, bom, encoding) = parts
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=delimiter, lineterminator=ending)
@@ -849,7 +863,7 @@ def test_fuzz_upload_never_fails(web, import_csv, runner, smtp_server):
                                                                     f"{SCRIPT}.csv", "../../etc/passwd.csv"]),
                           st.text(st.characters(codec="ascii", exclude_categories=("Cc",)), max_size=20)
                           .map(lambda text: text.replace('"', "") + ".csv")))
-    def upload(content, name):  # noqa: ANN001, ANN202
+    def upload(content, name):
         response = admin.post("/recruiter/upload", content_type="multipart/form-data",
                               data={"csrf_token": csrf, "file": (io.BytesIO(content), name)})
         assert response.status_code in (200, 400, 422), response.status_code
@@ -873,7 +887,7 @@ def test_fuzz_cli_import_never_fails(app, runner, tmp_path, smtp_server):
 
     @FUZZ
     @given(content=csv_documents(), options=st.sampled_from([[], ["--skip-invalid"], ["--dry-run"]]))
-    def run(content, options):  # noqa: ANN001, ANN202
+    def run(content, options):
         path.write_bytes(content)
         result = runner.invoke(args=["feedback", "import", str(path), *options])
         assert result.exit_code in (0, 1), (result.exit_code, result.output)
@@ -955,7 +969,7 @@ def test_fuzz_json_api_outcomes_never_fails(web):
     @given(payload=st.one_of(TEXT_OUTCOME, TEXT_OUTCOME, OUTCOME_LIKE, st.lists(OUTCOME_LIKE, max_size=3), JSON_VALUE,
                              st.fixed_dictionaries({"outcomes": st.lists(OUTCOME_LIKE, max_size=3),
                                                     "skip_invalid": st.one_of(st.booleans(), JSON_LEAF)})))
-    def post(payload):  # noqa: ANN001, ANN202
+    def post(payload):
         response = client.post("/api/v1/outcomes", data=json.dumps(payload), headers=headers)
         assert response.status_code in (200, 201, 400, 422), (response.status_code, response.get_data(as_text=True))
         assert response.is_json

@@ -18,7 +18,14 @@ import sqlalchemy as sa
 
 from feedback.extensions import db
 from feedback.models import (
-    Application, Candidate, Company, FeedbackRequest, ImportBatch, OutboxMessage, Position, WebhookDelivery,
+    Application,
+    Candidate,
+    Company,
+    FeedbackRequest,
+    ImportBatch,
+    OutboxMessage,
+    Position,
+    WebhookDelivery,
 )
 
 SECRET = "whsec-test-0123456789abcdef"
@@ -60,8 +67,8 @@ def sign(body: bytes, timestamp: int | str, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def deliver(client, payload, *, timestamp: int | str | None = None, signature: str | None = None,  # noqa: ANN001
-            secret: str = SECRET, headers: dict | None = None):  # noqa: ANN201
+def deliver(client, payload, *, timestamp: int | str | None = None, signature: str | None = None,
+            secret: str = SECRET, headers: dict | None = None):
     """POST a signed event (a dict is serialised; bytes go as they are)."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     timestamp = int(time.time()) if timestamp is None else timestamp
@@ -80,7 +87,7 @@ def counts() -> dict[str, int]:
     return {model.__name__: count(model) for model in WRITTEN}
 
 
-def assert_refused(response, status: int, word: str) -> None:  # noqa: ANN001
+def assert_refused(response, status: int, word: str) -> None:
     assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
     assert response.mimetype == "application/json"
     error = response.get_json()["error"]

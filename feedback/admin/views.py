@@ -14,7 +14,7 @@ PAGE_SIZE = 100
 
 @bp.route("/audit")
 @roles_required("admin")
-def audit():  # noqa: ANN201
+def audit():
     """The newest audit events first, filterable by action."""
     page = max(request.args.get("page", 1, type=int), 1)
     action = request.args.get("action", "").strip()

@@ -7,4 +7,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer keys are not sent by browsers on their own, so cross-site requests cannot use them: no CSRF.
 csrf.exempt(bp)
 
-from . import views, webhook  # noqa: E402,F401
+from . import views, webhook

@@ -20,12 +20,12 @@ def authenticate(authorization: str | None) -> None:
     g._login_user = user
 
 
-def key_required(view):  # noqa: ANN001, ANN201
+def key_required(view):
     """Authenticate the request by its API key before the view runs."""
     from flask import request
 
     @wraps(view)
-    def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def wrapped(*args, **kwargs):
         authenticate(request.headers.get("Authorization"))
         return view(*args, **kwargs)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 
 from ..models import OUTCOMES, STAGES
-from ..survey.definitions import LIKERT_KEYS
+from ..surveys.definitions import LIKERT_KEYS
 
 NULLABLE_NUMBER = {"type": ["number", "null"]}
 

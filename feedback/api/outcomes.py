@@ -7,7 +7,7 @@ from ..timeutil import today
 MAX_ITEMS = 1000
 
 
-def records_from_json(payload) -> tuple[list[dict] | None, bool, list[dict]]:  # noqa: ANN001
+def records_from_json(payload) -> tuple[list[dict] | None, bool, list[dict]]:
     """(items, skip_invalid, errors) from a body that is one outcome, a list, or {"outcomes": [...]}."""
     skip_invalid = False
     if isinstance(payload, dict) and "outcomes" in payload:
@@ -24,7 +24,7 @@ def records_from_json(payload) -> tuple[list[dict] | None, bool, list[dict]]:  #
     return items, skip_invalid, []
 
 
-def _record(item) -> tuple[dict[str, str] | None, list[Problem]]:  # noqa: ANN001
+def _record(item) -> tuple[dict[str, str] | None, list[Problem]]:
     if not isinstance(item, dict):
         return None, [Problem(0, "item", "must be an object")]
     record, problems = {}, []
@@ -39,7 +39,7 @@ def _record(item) -> tuple[dict[str, str] | None, list[Problem]]:  # noqa: ANN00
     return record, problems
 
 
-def check_items(items: list):  # noqa: ANN201
+def check_items(items: list):
     """Validation results (row, problems) for JSON items, with 0-based indexes as line numbers."""
     triples = []
     for index, item in enumerate(items):

@@ -27,21 +27,21 @@ MAX_PER_PAGE = 200
 
 
 @bp.route("/openapi.json")
-def openapi():  # noqa: ANN201
+def openapi():
     """The OpenAPI 3.1 document of this API."""
     return jsonify(openapi_document())
 
 
 @bp.route("/companies")
 @key_required
-def companies():  # noqa: ANN201
+def companies():
     """The companies the key may see."""
     return jsonify({"items": [{"id": c.id, "name": c.name} for c in visible_companies(current_user)]})
 
 
 @bp.route("/outcomes", methods=["POST"])
 @key_required
-def create_outcomes():  # noqa: ANN201
+def create_outcomes():
     """One outcome or a list: validated like the CSV; nothing written if any is invalid (unless skip_invalid)."""
     if current_user.role not in ("admin", "recruiter"):
         abort(403, "Only admin and recruiter keys can send outcomes.")
@@ -74,7 +74,7 @@ def create_outcomes():  # noqa: ANN201
     }), 201
 
 
-def _status_expression():  # noqa: ANN202
+def _status_expression():
     max_age = timedelta(days=current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"])
     failed = sa.exists().where(OutboxMessage.request_id == FeedbackRequest.id, OutboxMessage.status == "failed")
     return sa.case(
@@ -99,7 +99,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 @bp.route("/requests")
 @key_required
-def list_requests():  # noqa: ANN201
+def list_requests():
     """Feedback requests with their status, newest first, paginated; ?status= filters.
 
     Staff only, like the recruiter workspace: who answered is never shown to the company the
@@ -146,7 +146,7 @@ def list_requests():  # noqa: ANN201
 # Ids past a 32-bit INTEGER column are no company (and would overflow the database driver): 404.
 @bp.route("/companies/<int(max=2147483647):company_id>/report")
 @key_required
-def report(company_id: int):  # noqa: ANN201
+def report(company_id: int):
     """The company's aggregate, as `feedback report --format json`, frozen between threshold steps."""
     company = company_or_404(company_id)
     k = current_app.config["FEEDBACK_MIN_RESPONSES"]

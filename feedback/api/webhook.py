@@ -115,7 +115,7 @@ def outcome_from_event(event: dict) -> dict:
 
 @bp.route("/webhooks/outcome", methods=["POST"])
 @limiter.limit("120 per minute")
-def outcome_webhook():  # noqa: ANN201
+def outcome_webhook():
     """Take one signed ATS event and import it like a CSV row."""
     body = request.get_data(cache=True)
     signature = _verify_signature(body)

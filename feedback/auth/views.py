@@ -12,7 +12,7 @@ from . import bp
 from .forms import LoginForm
 
 
-def landing_url(user) -> str:  # noqa: ANN001
+def landing_url(user) -> str:
     """Where each role starts: companies on their dashboard, recruiters and admins on the overview."""
     if user.role == "company":
         return url_for("dashboard.company", company_id=user.company_id)
@@ -21,7 +21,7 @@ def landing_url(user) -> str:  # noqa: ANN001
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per hour", methods=["POST"])
-def login():  # noqa: ANN201
+def login():
     """The sign-in form; one generic error whatever was wrong."""
     if current_user.is_authenticated:
         return redirect(landing_url(current_user))
@@ -45,7 +45,7 @@ def login():  # noqa: ANN201
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # noqa: ANN201
+def logout():
     """Sign out everywhere: the session cookie and any copy of it stop working."""
     user = db.session.get(User, current_user.id)
     if user is not None:  # erased meanwhile: no session of theirs is left to end

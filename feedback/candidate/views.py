@@ -8,16 +8,15 @@ from ..models import STAGE_LABELS, Candidate
 from ..queries.candidate import candidate_applications, candidate_summary, peer_bands
 from ..reports_text import QUESTION_LABELS
 from ..services.candidate_view import request_candidate_view_link
-from ..survey.definitions import BAND_KEYS, BAND_LABELS, REJECTION_REASONS
+from ..surveys.definitions import BAND_KEYS, BAND_LABELS, REJECTION_REASONS
 from ..tokens import read_candidate_view_token
 from . import bp
 from .forms import AskForFeedbackForm
 
 
-
 @bp.route("/me", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
-def ask():  # noqa: ANN201
+def ask():
     """Ask for a link to your feedback; the answer is the same whether the address is known or not."""
     form = AskForFeedbackForm()
     if form.validate_on_submit():
@@ -36,7 +35,7 @@ def band_label(value: float | None) -> str:
 
 @bp.route("/me/view/<token>")
 @limiter.limit("60 per minute")
-def view(token: str):  # noqa: ANN201
+def view(token: str):
     """The candidate's applications with the companies' released feedback, and a summary across them."""
     candidate_id, expired = read_candidate_view_token(token)
     if expired:

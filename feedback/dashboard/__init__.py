@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__, url_prefix="/companies")
 
-from . import views  # noqa: E402,F401
+from . import views

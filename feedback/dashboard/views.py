@@ -9,12 +9,12 @@ from flask_login import current_user
 from ..access import CompanyRef, may_see_company_or_404, roles_required
 from ..exports import csv_response
 from ..extensions import db
-from ..services.audit import record
 from ..models import STAGE_LABELS, STAGES
 from ..queries import dashboard as figures
 from ..queries.filters import ResponseFilter
 from ..reports_text import QUESTION_LABELS
-from ..survey.definitions import DECLINE_REASONS
+from ..services.audit import record
+from ..surveys.definitions import DECLINE_REASONS
 from . import bp
 
 ALL_ROLES = ("admin", "recruiter", "company")
@@ -68,7 +68,7 @@ def _snapshot_tables(data: dict) -> dict:
 
 @bp.route("/<int:company_id>/dashboard")
 @roles_required(*ALL_ROLES)
-def company(company_id: int):  # noqa: ANN201
+def company(company_id: int):
     """Where did our process fall short? Figures only for groups that meet the threshold."""
     data = _dashboard_data(company_id)
     labels = {"stage_labels": STAGE_LABELS, "labels": QUESTION_LABELS, "decline_labels": DECLINE_LABELS}
@@ -80,7 +80,7 @@ def company(company_id: int):  # noqa: ANN201
 DECLINE_LABELS = dict(DECLINE_REASONS)
 
 
-def figures_fragment(data: dict, labels: dict):  # noqa: ANN201
+def figures_fragment(data: dict, labels: dict):
     """The snapshot's figures as a rendered template (dashboard/_figures.html), once per snapshot.
 
     They are the same for every page of one anonymity snapshot (filter, cutoff, count) and one
@@ -116,7 +116,7 @@ def _filename(company_name: str, what: str) -> str:
 
 @bp.route("/<int:company_id>/export/aggregate.csv")
 @roles_required(*ALL_ROLES)
-def export_aggregate(company_id: int):  # noqa: ANN201
+def export_aggregate(company_id: int):
     """The dashboard's figures as CSV, under the same filter and threshold."""
     data = _dashboard_data(company_id)
     _record_export(data, "figures")
@@ -142,7 +142,7 @@ def export_aggregate(company_id: int):  # noqa: ANN201
 
 @bp.route("/<int:company_id>/export/comments.csv")
 @roles_required(*ALL_ROLES)
-def export_comments(company_id: int):  # noqa: ANN201
+def export_comments(company_id: int):
     """The anonymised free-text answers as CSV, random order, only above the threshold."""
     data = _dashboard_data(company_id)
     _record_export(data, "comments")

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("devmail", __name__, url_prefix="/dev/mailbox")
 
-from . import views  # noqa: E402,F401
+from . import views

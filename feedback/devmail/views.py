@@ -19,7 +19,7 @@ def dev_mode_only() -> None:
 
 
 @bp.route("/")
-def index():  # noqa: ANN201
+def index():
     """The kept messages, newest first, filterable by recipient."""
     page = max(request.args.get("page", 1, type=int), 1)
     recipient = request.args.get("to", "").strip()
@@ -40,7 +40,7 @@ def index():  # noqa: ANN201
 
 
 @bp.route("/<int:message_id>")
-def show(message_id: int):  # noqa: ANN201
+def show(message_id: int):
     """One message: headers, the plain-text part, and the HTML part in a sandboxed frame."""
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.body_text is None:
@@ -49,7 +49,7 @@ def show(message_id: int):  # noqa: ANN201
 
 
 @bp.route("/<int:message_id>/html")
-def html_part(message_id: int):  # noqa: ANN201
+def html_part(message_id: int):
     """The HTML part as the recipient's mail program would show it."""
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.body_html is None:

@@ -309,7 +309,7 @@ def _render_ahead(batch: _Batch, ids: list[int] | None) -> None:
         batch.rendered[tuple(ids)] = _render_unit(batch, items)
 
 
-def _send_bytes(connection, batch: _Batch, email: OutgoingEmail, payload: bytes,  # noqa: ANN001
+def _send_bytes(connection, batch: _Batch, email: OutgoingEmail, payload: bytes,
                 next_ids: list[int] | None) -> None:
     """Hand one message to the SMTP server over the batch's connection (as Flask-Mail's send would).
 
@@ -329,7 +329,7 @@ def _send_bytes(connection, batch: _Batch, email: OutgoingEmail, payload: bytes,
         connection.host = connection.configure_host()
 
 
-def _deliver_unit(connection, ids: list[int], result: DeliveryResult, server: str, batch: _Batch,  # noqa: ANN001
+def _deliver_unit(connection, ids: list[int], result: DeliveryResult, server: str, batch: _Batch,
                   next_ids: list[int] | None = None) -> None:
     """Render and send one e-mail (one row, or a contact's digest of several); commit its outcome."""
     items = _unit_items(batch, ids)

@@ -23,7 +23,7 @@ def run_worker(send_every: float, remind_every: float, echo: Callable[[str], Non
     """
     stop = stop or threading.Event()
 
-    def request_stop(signum, _frame) -> None:  # noqa: ANN001
+    def request_stop(signum, _frame) -> None:
         echo(f"received {signal.Signals(signum).name}; stopping after the current batch")
         stop.set()
 

@@ -96,7 +96,7 @@ def _render(template: str, context: dict) -> str:
     return current_app.jinja_env.get_template(template).render(context)
 
 
-def _build(item: OutgoingItem, subject: str, template: str, **context) -> OutgoingEmail:  # noqa: ANN003
+def _build(item: OutgoingItem, subject: str, template: str, **context) -> OutgoingEmail:
     unsubscribe = public_url(f"/u/{unsubscribe_token(item.to_address)}")
     context |= {"unsubscribe_url": unsubscribe, "recipient": item.to_address}
     return OutgoingEmail(

@@ -57,4 +57,4 @@ def _abandon(host: smtplib.SMTP, code: int) -> None:
     if code == 421:
         host.close()
     else:
-        host._rset()  # noqa: SLF001 - smtplib's own quiet RSET, as sendmail uses
+        host._rset()

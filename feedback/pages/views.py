@@ -14,13 +14,13 @@ log = logging.getLogger(__name__)
 
 
 @bp.route("/")
-def home():  # noqa: ANN201
+def home():
     """What the service is, and in dev mode the way to the dev mailbox."""
     return render_template("pages/home.html", dev_mailbox=current_app.config.get("DEV_MAILBOX", False))
 
 
 @bp.route("/healthz")
-def healthz():  # noqa: ANN201
+def healthz():
     """200 when the app and its database answer, 503 otherwise."""
     try:
         db.session.execute(sa.text("SELECT 1"))

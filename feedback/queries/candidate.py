@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import (AdviceReview, Answer, Application, Company, FeedbackRequest, Position, Question, Response)
-from ..survey.definitions import BAND_KEYS
+from ..models import AdviceReview, Answer, Application, Company, FeedbackRequest, Position, Question, Response
+from ..surveys.definitions import BAND_KEYS
 
 
 @dataclass

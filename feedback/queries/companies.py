@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Company
-from ..services.outcomes_csv import fold
+from ..names import fold
 
 
 def company_by_name(name: str) -> Company | None:

@@ -18,9 +18,9 @@ from sqlalchemy.dialects import postgresql
 from ..database import DriverStatement, read_connection
 from ..extensions import db
 from ..models import Answer, AnswerChanges, Company, Position, Question, RequestTally, Response
-from ..survey.definitions import LIKERT_KEYS
+from ..surveys.definitions import LIKERT_KEYS
+from ..surveys.scoring import DETRACTOR_MAX, PROMOTER_MIN
 from .filters import ResponseFilter, month_of
-from .reports import DETRACTOR_MAX, PROMOTER_MIN
 
 BENCHMARK_MIN_COMPANIES = 3
 FIGURES_CACHE_SIZE = 512
@@ -32,14 +32,14 @@ def app_cache(name: str) -> OrderedDict:
     return current_app.extensions.setdefault("feedback_figures", {}).setdefault(name, OrderedDict())
 
 
-def remember(cache: OrderedDict, key: tuple, value):  # noqa: ANN001, ANN202
+def remember(cache: OrderedDict, key: tuple, value):
     cache[key] = value
     if len(cache) > FIGURES_CACHE_SIZE:
         cache.popitem(last=False)
     return value
 
 
-def recall(cache: OrderedDict, key):  # noqa: ANN001, ANN201
+def recall(cache: OrderedDict, key):
     """The cached value or None; a hit becomes the newest entry, so the least used go first."""
     value = cache.get(key)
     if value is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -26,7 +26,7 @@ class ResponseFilter:
     max_response_id: int | None = None
 
     @classmethod
-    def from_args(cls, company_id: int, args) -> ResponseFilter:  # noqa: ANN001
+    def from_args(cls, company_id: int, args) -> ResponseFilter:
         """Read the filter from query-string arguments, ignoring values that are not valid."""
         stage = args.get("stage") if args.get("stage") in STAGES else None
         position = args.get("position", "")
@@ -35,7 +35,7 @@ class ResponseFilter:
         return cls(company_id=company_id, stage=stage, position_id=int(position) if position.isdigit() else None,
                    month_from=month_from, month_to=month_to)
 
-    def with_(self, **changes) -> ResponseFilter:  # noqa: ANN003
+    def with_(self, **changes) -> ResponseFilter:
         values = {**self.__dict__, **changes}
         return ResponseFilter(**values)
 
@@ -87,7 +87,7 @@ class ResponseFilter:
 
 def _month_start(month: str) -> datetime:
     year, number = (int(part) for part in month.split("-"))
-    return datetime(year, number, 1, tzinfo=timezone.utc)
+    return datetime(year, number, 1, tzinfo=UTC)
 
 
 def _next_month(month: str) -> str:
@@ -95,7 +95,7 @@ def _next_month(month: str) -> str:
     return f"{year + number // 12}-{number % 12 + 1:02d}"
 
 
-def month_of(column, dialect_name: str):  # noqa: ANN001, ANN201
+def month_of(column, dialect_name: str):
     """SQL for 'YYYY-MM' of a timestamp column, on SQLite and PostgreSQL."""
     if dialect_name == "postgresql":
         return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM")

@@ -5,9 +5,19 @@ import sqlalchemy as sa
 
 from ..access import scope_to_companies
 from ..extensions import db
-from ..models import (AdviceReview, Answer, Application, Company, FeedbackRequest, ImportBatch, OutboxMessage,
-                      Question, Response, User)
-from .reports import DETRACTOR_MAX, PROMOTER_MIN
+from ..models import (
+    AdviceReview,
+    Answer,
+    Application,
+    Company,
+    FeedbackRequest,
+    ImportBatch,
+    OutboxMessage,
+    Question,
+    Response,
+    User,
+)
+from ..surveys.scoring import DETRACTOR_MAX, PROMOTER_MIN
 
 
 def company_overview(user: User, min_responses: int) -> list[dict]:

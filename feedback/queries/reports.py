@@ -11,11 +11,9 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import STAGES, Answer, AnswerTally, Company, Question, RequestTally, Response
-from ..survey.definitions import BAND_KEYS, LIKERT_KEYS
+from ..surveys.definitions import BAND_KEYS, LIKERT_KEYS
+from ..surveys.scoring import DETRACTOR_MAX, PROMOTER_MIN, nps
 from .questions import question_catalog, question_of
-
-PROMOTER_MIN = 9
-DETRACTOR_MAX = 6
 
 
 def request_counts(company_id: int) -> dict:
@@ -133,7 +131,7 @@ def _group(responses: int, stats: dict[str, list[int]], keys: tuple[str, ...], m
     group = {"responses": responses, "withheld": withheld}
     if with_nps:
         n, _total, promoters, detractors = stats.get("nps", [0, 0, 0, 0])
-        group["nps"] = None if withheld or not n else 100.0 * (promoters - detractors) / n
+        group["nps"] = None if withheld else nps(n, promoters, detractors)
     group["questions"] = questions
     return group
 

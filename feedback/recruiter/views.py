@@ -13,8 +13,15 @@ from ..services.audit import record
 from ..services.batches import cancel_unsent_mail
 from ..services.imports import import_outcomes
 from ..services.moderation import review_advice
-from ..services.uploads import (discard_upload, read_upload_ticket, save_upload, scoped_results, upload_path,
-                                upload_ticket, validate_upload)
+from ..services.uploads import (
+    discard_upload,
+    read_upload_ticket,
+    save_upload,
+    scoped_results,
+    upload_path,
+    upload_ticket,
+    validate_upload,
+)
 from . import bp
 from .forms import CancelBatchForm, ConfirmImportForm, ReviewForm, UploadForm
 
@@ -23,7 +30,7 @@ STAFF = ("admin", "recruiter")
 
 @bp.route("/")
 @roles_required(*STAFF)
-def overview():  # noqa: ANN201
+def overview():
     """Across the recruiter's companies: response rates, pending answers, lowest scores first."""
     k = current_app.config["FEEDBACK_MIN_RESPONSES"]
     return render_template(
@@ -37,7 +44,7 @@ def overview():  # noqa: ANN201
 
 @bp.route("/upload", methods=["GET", "POST"])
 @roles_required(*STAFF)
-def upload():  # noqa: ANN201
+def upload():
     """Upload an outcomes CSV and see every problem, with its line number, before anything is written."""
     form = UploadForm()
     if not form.validate_on_submit():
@@ -53,7 +60,7 @@ def upload():  # noqa: ANN201
 
 @bp.route("/upload/confirm", methods=["POST"])
 @roles_required(*STAFF)
-def confirm_upload():  # noqa: ANN201
+def confirm_upload():
     """Import a previewed file: applications, requests and e-mails in one transaction."""
     form = ConfirmImportForm()
     upload_id = read_upload_ticket(form.upload.data or "", current_user.id) if form.validate_on_submit() else None
@@ -80,7 +87,7 @@ def confirm_upload():  # noqa: ANN201
 
 @bp.route("/batches/<int:batch_id>")
 @roles_required(*STAFF)
-def batch(batch_id: int):  # noqa: ANN201
+def batch(batch_id: int):
     """One import batch: its delivery funnel and a way to cancel its unsent mail."""
     found = batch_or_404(batch_id)
     return render_template("recruiter/batch.html", batch=found, funnel=batch_funnel(found.id), form=CancelBatchForm())
@@ -88,7 +95,7 @@ def batch(batch_id: int):  # noqa: ANN201
 
 @bp.route("/batches/<int:batch_id>/cancel", methods=["POST"])
 @roles_required(*STAFF)
-def cancel_batch(batch_id: int):  # noqa: ANN201
+def cancel_batch(batch_id: int):
     """Cancel every e-mail of the batch that has not gone out yet."""
     found = batch_or_404(batch_id)
     if CancelBatchForm().validate_on_submit():
@@ -101,7 +108,7 @@ def cancel_batch(batch_id: int):  # noqa: ANN201
 
 @bp.route("/reviews")
 @roles_required(*STAFF)
-def reviews():  # noqa: ANN201
+def reviews():
     """Advice companies wrote for candidates, waiting for review."""
     items = [(review, text, company, stage, ReviewForm(prefix=f"r{review.id}", text=text))
              for review, text, company, stage in pending_reviews(current_user)]
@@ -110,7 +117,7 @@ def reviews():  # noqa: ANN201
 
 @bp.route("/reviews/<int:review_id>", methods=["POST"])
 @roles_required(*STAFF)
-def review(review_id: int):  # noqa: ANN201
+def review(review_id: int):
     """Approve (as written or edited) or withhold one piece of advice."""
     found = db.session.scalar(scope_to_companies(
         sa.select(AdviceReview).where(AdviceReview.id == review_id), AdviceReview.company_id, current_user))

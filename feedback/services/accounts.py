@@ -11,8 +11,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import Company, User
 from ..models.accounts import new_session_token
+from ..names import normalise_address
 from ..timeutil import utcnow
-from .outcomes_csv import normalise_address
 
 log = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 10

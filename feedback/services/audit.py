@@ -12,7 +12,7 @@ from ..models import AuditEvent
 log = logging.getLogger(__name__)
 
 
-def record(action: str, target: str | None = None, **details) -> AuditEvent:  # noqa: ANN003
+def record(action: str, target: str | None = None, **details) -> AuditEvent:
     """Add an audit event for the signed-in user (or "cli" outside a request). Flushes."""
     user = current_user if has_request_context() and current_user.is_authenticated else None
     event = AuditEvent(

@@ -9,8 +9,8 @@ from email_validator import EmailNotValidError
 
 from ..extensions import db
 from ..models import Candidate, OutboxMessage
+from ..names import normalise_address
 from ..timeutil import utcnow
-from .outcomes_csv import normalise_address
 from .suppressions import is_suppressed
 
 log = logging.getLogger(__name__)

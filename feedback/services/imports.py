@@ -20,12 +20,13 @@ from sqlalchemy.dialects import postgresql
 
 from ..extensions import db
 from ..models import Application, Candidate, Company, FeedbackRequest, ImportBatch, OutboxMessage, Position, Suppression
-from ..survey.definitions import CANDIDATE_EXPERIENCE, CANDIDATE_FEEDBACK
+from ..names import fold
+from ..surveys.definitions import CANDIDATE_EXPERIENCE, CANDIDATE_FEEDBACK
 from ..timeutil import utcnow
 from .bulk import IdAllocator, any_of, bulk_insert
-from .outcomes_csv import OutcomeRow, fold
-from .surveys import ensure_builtin_surveys
+from .outcomes_csv import OutcomeRow
 from .suppressions import suppressed_addresses
+from .surveys import ensure_builtin_surveys
 
 log = logging.getLogger(__name__)
 CHUNK_SIZE = 2000

@@ -14,10 +14,19 @@ from datetime import date
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import (AdviceReview, Answer, Application, Candidate, FeedbackRequest, OutboxMessage, Question,
-                      Response, User)
+from ..models import (
+    AdviceReview,
+    Answer,
+    Application,
+    Candidate,
+    FeedbackRequest,
+    OutboxMessage,
+    Question,
+    Response,
+    User,
+)
+from ..names import normalise_address
 from ..tokens import address_hash
-from .outcomes_csv import normalise_address
 
 log = logging.getLogger(__name__)
 ERASED_CONTACT = ""  # keeps the "a rejection names a contact" constraint without the address

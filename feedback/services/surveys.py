@@ -8,7 +8,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import Question, Survey
-from ..survey.definitions import BUILTIN_SURVEYS
+from ..surveys.definitions import BUILTIN_SURVEYS
 
 
 class SurveyDefinitionError(RuntimeError):
@@ -52,7 +52,7 @@ def ensure_builtin_surveys() -> dict[str, Survey]:
         elif not _matches(survey, spec):
             raise SurveyDefinitionError(
                 f"survey {spec['key']!r} version {spec['version']} is stored with other wording; "
-                "raise its version in survey/definitions.py"
+                "raise its version in surveys/definitions.py"
             )
         surveys[spec["key"]] = survey
     return surveys

@@ -21,7 +21,7 @@ def _upload_dir() -> Path:
     return path
 
 
-def save_upload(stream) -> str:  # noqa: ANN001
+def save_upload(stream) -> str:
     """Store an uploaded file under a random name; return the name."""
     upload_id = secrets.token_hex(16)
     with (_upload_dir() / f"{upload_id}.csv").open("wb") as target:
@@ -62,7 +62,7 @@ def read_upload_ticket(ticket: str, user_id: int) -> str | None:
     return upload_id if owner == user_id else None
 
 
-def scoped_results(path: Path, allowed_companies: set[str] | None):  # noqa: ANN201
+def scoped_results(path: Path, allowed_companies: set[str] | None):
     """Validation results of a stored upload, plus a problem for every company outside the user's scope."""
     with path.open("r", encoding="utf-8-sig", newline="") as stream:
         yield from restrict_to_companies(check_outcomes(stream, today()), allowed_companies)

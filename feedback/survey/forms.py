@@ -9,10 +9,13 @@ from wtforms.validators import AnyOf, InputRequired, Length, Optional, Validatio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import Application, Question, Survey
-from .definitions import NOT_APPLICABLE
-
-STAGES_BEFORE_INTERVIEW = ("application", "screen")
-OUTCOMES_LEFT_BY_CANDIDATE = ("withdrew", "offer_declined")
+from ..surveys.definitions import NOT_APPLICABLE
+from ..surveys.rules import (
+    OUTCOMES_LEFT_BY_CANDIDATE,
+    STAGES_BEFORE_INTERVIEW,
+    applicable_questions,
+    offers_not_applicable,
+)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -22,24 +25,10 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def no_nul(form, field) -> None:  # noqa: ANN001
+def no_nul(form, field) -> None:
     """PostgreSQL cannot store NUL characters; say so instead of failing."""
     if field.data and "\x00" in field.data:
         raise ValidationError("Remove the invisible NUL characters from this text.")
-
-
-def applicable_questions(survey: Survey, application: Application) -> list[Question]:
-    """The questions this person is asked: decline reasons only when the candidate left."""
-    return [
-        question
-        for question in survey.questions
-        if not (question.key == "decline_reasons" and application.outcome not in OUTCOMES_LEFT_BY_CANDIDATE)
-    ]
-
-
-def offers_not_applicable(question: Question, application: Application) -> bool:
-    """Candidates who never reached an interview can say interviewer preparation does not apply."""
-    return question.key == "interviewer_preparation" and application.stage in STAGES_BEFORE_INTERVIEW
 
 
 def _scale_choices(question: Question) -> list[SelectChoice]:
@@ -48,7 +37,7 @@ def _scale_choices(question: Question) -> list[SelectChoice]:
     return [SelectChoice(str(value), label) for value, label in enumerate(question.options, start=1)]
 
 
-def _field(question: Question, application: Application, company: str):  # noqa: ANN202
+def _field(question: Question, application: Application, company: str):
     label = question.prompt.replace("{company}", company)
     required = [InputRequired(message="Please answer this question.")] if question.required else [Optional()]
     description = (question.help_text or "").replace("{company}", company)

@@ -10,10 +10,11 @@ from ..models import STAGE_LABELS, FeedbackRequest
 from ..queries.links import LinkedRequest, answered_at, linked_request
 from ..services.responses import AlreadyAnswered, link_expires_at, request_fresh_link, submit_response
 from ..services.surveys import stored_survey
+from ..surveys.rules import applicable_questions
 from ..timeutil import utcnow
 from ..tokens import LinkCheck, read_feedback_link_token
 from . import bp
-from .forms import RenewLinkForm, answers_from_form, applicable_questions, survey_form_class
+from .forms import RenewLinkForm, answers_from_form, survey_form_class
 
 
 def _load(token: str, connection: sa.Connection | None = None) -> tuple[LinkedRequest, LinkCheck]:
@@ -32,7 +33,7 @@ def _expired(feedback_request: LinkedRequest, check: LinkCheck) -> bool:
     return check.expired or utcnow() >= link_expires_at(feedback_request)
 
 
-def _refusal(feedback_request: LinkedRequest, check: LinkCheck, token: str):  # noqa: ANN202
+def _refusal(feedback_request: LinkedRequest, check: LinkCheck, token: str):
     """The 410 page for a used, closed, replaced or expired link, or None if the link is live."""
     if feedback_request.answered_at is not None:
         return render_template("survey/used.html", answered_at=feedback_request.answered_at), 410
@@ -46,7 +47,7 @@ def _refusal(feedback_request: LinkedRequest, check: LinkCheck, token: str):  # 
 
 @bp.route("/f/<token>", methods=["GET", "POST"])
 @limiter.limit("60 per minute")
-def answer(token: str):  # noqa: ANN201
+def answer(token: str):
     """Show a live link's survey (GET never uses it up) and take its one valid submission."""
     with _link_connection() as connection:
         return _answer(token, connection)
@@ -66,7 +67,7 @@ def _link_connection() -> sa.Connection:
     return connection
 
 
-def _answer(token: str, connection: sa.Connection):  # noqa: ANN202
+def _answer(token: str, connection: sa.Connection):
     feedback_request, check = _load(token, connection)
     refusal = _refusal(feedback_request, check, token)
     if refusal is not None:
@@ -102,7 +103,7 @@ def _answer(token: str, connection: sa.Connection):  # noqa: ANN202
 
 @bp.route("/f/<token>/renew", methods=["POST"])
 @limiter.limit("5 per hour")
-def renew(token: str):  # noqa: ANN201
+def renew(token: str):
     """Ask for a fresh link for an expired one; the answer is the same whatever happened."""
     feedback_request, check = _load(token)
     replaced = check.signed_at < feedback_request.link_issued_at

@@ -9,11 +9,10 @@ from ..tokens import read_unsubscribe_token
 from . import bp
 
 
-
 @bp.route("/u/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per minute")
 @csrf.exempt  # RFC 8058: the mail client posts with no cookie and no form token
-def unsubscribe(token: str):  # noqa: ANN201
+def unsubscribe(token: str):
     """Confirm (GET) or perform (POST) an unsubscribe; repeating it is harmless."""
     digest = read_unsubscribe_token(token)
     if digest is None:
