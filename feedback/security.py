@@ -72,12 +72,11 @@ def refuse_malformed_input() -> None:
     if req.method not in ("POST", "PUT", "PATCH"):
         return
     mimetype = req.mimetype
-    if mimetype == "application/x-www-form-urlencoded":
-        if not _strict_utf8(req.get_data(cache=True)):
-            abort(400, "The form contains characters that are not valid UTF-8.")
-    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        if any("\x00" in key or "\x00" in value for key, value in req.form.items(multi=True)):
-            abort(400, "The form contains a NUL character.")
+    if mimetype == "application/x-www-form-urlencoded" and not _strict_utf8(req.get_data(cache=True)):
+        abort(400, "The form contains characters that are not valid UTF-8.")
+    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") and any(
+            "\x00" in key or "\x00" in value for key, value in req.form.items(multi=True)):
+        abort(400, "The form contains a NUL character.")
 
 
 class StrictJSONProvider(DefaultJSONProvider):
