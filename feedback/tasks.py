@@ -6,7 +6,7 @@ REDIS_URL (or CELERY_BROKER_URL) set, start workers and the scheduler:
     celery -A feedback.celery_worker worker --concurrency 2
     celery -A feedback.celery_worker beat
 
-Workers claim outbox rows with ``SELECT … FOR UPDATE SKIP LOCKED`` (feedback/jobs/delivery.py) on
+Workers claim outbox rows with ``SELECT … FOR UPDATE SKIP LOCKED`` (feedback/jobs/outbox.py) on
 PostgreSQL, so no row is claimed twice however many run. On SQLite run a single sender.
 """
 from __future__ import annotations

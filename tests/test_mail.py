@@ -8,10 +8,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import free_port, links_in, outcome_row
+from aiosmtpd.controller import Controller
+from conftest import SMTPServer, free_port, links_in, outcome_row
 
 from feedback.extensions import db
-from feedback.mail import message_id
+from feedback.mail import OutgoingEmail, message_id
+from feedback.mail.message import email_message, sender_address
 from feedback.models import FeedbackRequest, OutboxMessage, Suppression
 from feedback.timeutil import utcnow
 
@@ -295,34 +297,79 @@ def test_non_ascii_names_and_markup_arrive_intact_in_headers_and_both_parts(impo
         assert all(value.isascii() for value in raw.values())  # non-ASCII only as RFC 2047 encoded words
 
 
-def test_a_body_line_longer_than_smtp_allows_arrives_whole(app):
-    from feedback.mail.mime import MessageWriter
+def test_a_tab_between_non_ascii_words_reaches_the_reader(import_csv, runner, smtp_server):
+    # a decoder drops the white space between two encoded words: it must be encoded with them
+    assert import_csv([outcome_row(candidate_name="Zoë \t Ångström")]).exit_code == 0
+    assert send(runner).exit_code == 0
+    contact = message_to(smtp_server, CONTACT)
+    assert str(contact["Subject"]) == "Feedback for Zoë \t Ångström (QA Engineer)"
+    assert dict(contact.raw_items())["Subject"].isascii()
 
-    long_line = "Zoë " + "x" * 1500  # SMTP allows 998 octets a line: sent quoted-printable instead of cut
-    with app.app_context():
-        raw = MessageWriter("Feedback <feedback@feedback.example>").message_bytes(
-            CANDIDATE, "Long", f"Hello,\n{long_line}\nBye", f"<p>{long_line}</p>", "<a@feedback.example>",
-            "http://feedback.example/u/x")
-    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert text_part(message).splitlines() == ["Hello,", long_line, "Bye"]
-    assert html_part(message).splitlines() == [f"<p>{long_line}</p>"]
+
+def test_a_non_ascii_local_part_goes_out_with_smtputf8_where_the_server_offers_it(import_csv, runner, smtp_server):
+    assert import_csv([outcome_row(candidate_email="zoë@bücher.example", outcome="withdrew")]).exit_code == 0
+    result = send(runner)
+    assert result.exit_code == 0, result.output
+    assert "sent: 1, failed: 0" in result.stdout
+    (message,) = smtp_server.messages
+    # the local part as written; the domain in its ASCII form, which every server can route
+    assert str(message["To"]) == "zoë@xn--bcher-kva.example"
+    assert smtp_server.handler.envelopes == [("feedback@feedback.example", ["zoë@xn--bcher-kva.example"])]
+    assert "Acme Robotics" in text_part(message)
+
+
+def test_a_non_ascii_local_part_fails_clearly_where_the_server_has_no_smtputf8(make_app, import_csv, smtp_server):
+    rows = [outcome_row(candidate_email="zoë@example.org", outcome="withdrew", application_ref="ATS-1"),
+            outcome_row(candidate_email="bo@example.org", outcome="withdrew", application_ref="ATS-2")]
+    assert import_csv(rows).exit_code == 0
+    ascii_server = SMTPServer()
+    ascii_server.controller = Controller(ascii_server.handler, hostname=ascii_server.hostname,
+                                         port=ascii_server.port, enable_SMTPUTF8=False)
+    ascii_server.start()
+    try:
+        app = make_app(MAIL_PORT=ascii_server.port)
+        with app.app_context():
+            result = app.test_cli_runner().invoke(args=["feedback", "send"])
+    finally:
+        ascii_server.stop()
+    assert result.exit_code == 1
+    assert "sent: 1, failed: 1, left: 0" in result.stdout
+    assert [m["To"] for m in ascii_server.messages] == ["bo@example.org"]
+    refused = next(row for row in outbox_rows() if row.to_address == "zoë@example.org")
+    assert refused.status == "failed" and refused.sent_at is None
+    assert "SMTPUTF8" in refused.last_error
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Suppression)) == 0  # the address is not bad
 
 
 @pytest.mark.parametrize("sender, name, address", [
     (("Acme, Inc.", "hiring@acme.example"), "Acme, Inc.", "hiring@acme.example"),
     ("Team (HR) <hr@acme.example>", "Team (HR)", "hr@acme.example"),
     (("Zoë, Café", "zoe@cafe.example"), "Zoë, Café", "zoe@cafe.example"),
+    (('Zoë "Z" Café', "zoe@cafe.example"), 'Zoë "Z" Café', "zoe@cafe.example"),
+    ('"The \\"Hiring\\" Team" <team@acme.example>', 'The "Hiring" Team', "team@acme.example"),
+    (('Zoë "Z", Café', "zoe@cafe.example"), 'Zoë "Z", Café', "zoe@cafe.example"),
     ("Feedback <feedback@feedback.example>", "Feedback", "feedback@feedback.example"),
 ])
-def test_sender_names_with_commas_brackets_or_accents_reach_the_reader_whole(sender, name, address):
-    """MAIL_DEFAULT_SENDER as a (name, address) pair or a string: one From address, the name intact."""
-    from feedback.mail.mime import MessageWriter
-
-    writer = MessageWriter(sender)
-    raw = writer.message_bytes("candidate@example.org", "Subject", "text", "<p>html</p>", "<id@feedback.example>",
-                               "https://feedback.example/u/token")
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+def test_sender_names_with_commas_quotes_or_accents_reach_the_reader_whole(make_app, import_csv, smtp_server,
+                                                                         sender, name, address):
+    """MAIL_DEFAULT_SENDER as a (name, address) pair or a string: one From address, the name as a client shows it."""
+    assert import_csv([outcome_row(outcome="withdrew")]).exit_code == 0
+    app = make_app(MAIL_DEFAULT_SENDER=sender)
+    with app.app_context():
+        assert app.test_cli_runner().invoke(args=["feedback", "send"]).exit_code == 0
+    (message,) = smtp_server.messages
     (parsed,) = message["From"].addresses
     assert (parsed.display_name, parsed.addr_spec) == (name, address)
-    assert writer.envelope_sender == address
+    assert dict(message.raw_items())["From"].isascii()
+    assert smtp_server.handler.envelopes == [(address, [CANDIDATE])]
+
+
+def test_a_body_line_longer_than_smtp_allows_arrives_whole(app):
+    long_line = "Zoë " + "x" * 1500  # SMTP allows 998 octets a line: encoded instead of cut
+    rendered = OutgoingEmail(CANDIDATE, "Long", f"Hello,\n{long_line}\nBye", f"<p>{long_line}</p>",
+                             "<a@feedback.example>", "http://feedback.example/u/x")
+    raw = email_message(rendered, sender_address("Feedback <feedback@feedback.example>")).as_bytes()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert text_part(message).splitlines() == ["Hello,", long_line, "Bye"]
+    assert html_part(message).splitlines() == [f"<p>{long_line}</p>"]

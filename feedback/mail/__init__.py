@@ -1,8 +1,8 @@
 """E-mails: one function per kind, each a plain-text and an HTML template in templates/email/.
 
 Messages are rendered from ``OutgoingItem``s: flat rows loaded for a whole batch in one query, so
-sending never walks lazy relationships message by message. A rendered ``OutgoingEmail`` becomes bytes
-for SMTP in ``mime.MessageWriter``.
+sending never walks lazy relationships message by message. A rendered ``OutgoingEmail`` becomes an
+``EmailMessage`` in ``message.email_message``.
 """
 from __future__ import annotations
 
