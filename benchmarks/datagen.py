@@ -173,7 +173,6 @@ class DataGen:
 
             rebuild_answer_tallies()  # what the app keeps up to date answer by answer
             self.db.session.commit()
-        self.rebuild_request_tallies()
         self.analyze()
         return {"answers": have, "added": added, "seconds": time.perf_counter() - started}
 
@@ -288,7 +287,6 @@ class DataGen:
             self._insert(conn, "applications", applications)
             self._insert(conn, "feedback_requests", requests)
             self._fix_sequences(conn)
-        self.rebuild_request_tallies()
         return [request["id"] for request in requests]
 
     def queued_invitations(self, count: int) -> int:
@@ -339,11 +337,12 @@ class DataGen:
         if self.engine.dialect.name == "postgresql":
             # PostgreSQL's bulk path: COPY (executemany is ~5x slower here and dominated the run).
             columns = list(rows[0])
-            cursor = conn.connection.driver_connection.cursor()
             # Like pg_restore: the generated rows are consistent by construction, so skip the
             # per-row foreign-key triggers for this transaction (the constraints stay in place).
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            # psycopg's COPY, on the pooled DBAPI connection inside the Connection's transaction.
+            with conn.connection.cursor() as cursor, \
+                    cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row([row[c] for c in columns])
             return
@@ -358,17 +357,6 @@ class DataGen:
             conn.execute(sa.text(
                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), COALESCE((SELECT max(id) FROM {name}), 0) + 1, false)"
             ))
-
-    def rebuild_request_tallies(self) -> None:
-        """What the triggers on feedback_requests would have counted: PostgreSQL's COPY runs with
-        them off (see _insert)."""
-        if self.engine.dialect.name != "postgresql":
-            return
-        with self.app.app_context():
-            from feedback.services.responses import rebuild_request_tallies
-
-            rebuild_request_tallies()
-            self.db.session.commit()
 
     def analyze(self) -> None:
         """What autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) would have done by now:

@@ -11,54 +11,22 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import abort
-from flask_login import UserMixin, current_user, login_required
+from flask_login import current_user, login_required
 
-from .database import DriverStatement, read_connection
 from .extensions import db, login_manager
 from .models import Company, ImportBatch, User, recruiter_companies
 from .models.outcomes import Application
 from .names import fold
 
 
-class SignedInUser(UserMixin):
-    """The signed-in user as every request loads it: a plain row of the account, not an ORM object.
-
-    Pages only read who is signed in (id, e-mail, role, company), and building a User through the
-    ORM on every request cost more than the query itself. Code that changes the account loads the
-    User (``db.session.get(User, current_user.id)``).
-    """
-
-    def __init__(self, id: int, email: str, role: str, company_id: int | None, session_token: str) -> None:
-        self.id, self.email, self.role, self.company_id, self.session_token = id, email, role, company_id, session_token
-
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-
-# Built once: every signed-in request loads its user (compiled once per dialect, DriverStatement).
-_USER_BY_ID = sa.select(User.id, User.email, User.role, User.company_id, User.session_token).where(
-    User.id == sa.bindparam("user_id"))
-_USER_BY_ID_COMPILED: dict[str, DriverStatement] = {}
-
-
 @login_manager.user_loader
-def load_user(user_id: str) -> SignedInUser | None:
+def load_user(user_id: str) -> User | None:
     """The session cookie names ``id:session_token``; a token changed at logout ends the session."""
     id_part, _, token = user_id.partition(":")
     if not id_part.isdigit() or not token:
         return None
-    connection = read_connection()
-    statement = _USER_BY_ID_COMPILED.get(connection.dialect.name)
-    if statement is None:
-        statement = _USER_BY_ID_COMPILED[connection.dialect.name] = DriverStatement(_USER_BY_ID, connection.dialect)
-    row = statement.first(connection, {"user_id": int(id_part)})
-    if row is None or row[4] != token:  # (id, email, role, company_id, session_token)
-        return None
-    return SignedInUser(*row)
+    user = db.session.get(User, int(id_part))
+    return user if user is not None and user.session_token == token else None
 
 
 def roles_required(*roles: str):

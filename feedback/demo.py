@@ -117,7 +117,7 @@ def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str] | Non
             answers = _candidate_answers(rng, mood, questions, application)
         else:
             answers = _company_answers(rng, questions)
-        submit_response(feedback_request, answers)
+        submit_response(feedback_request.id, answers)
         answered += 1
     logins = _create_demo_logins()
     _review_some_advice(rng, logins[0])

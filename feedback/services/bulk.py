@@ -1,12 +1,7 @@
-"""Bulk writes for imports: ids handed out before the insert, rows sent to the driver in one go.
-
-SQLAlchemy's Core ``executemany`` costs more per row than the databases' own work at import
-sizes (about three times as long on PostgreSQL, where psycopg sends one INSERT per row), so the
-rows go to the driver directly, on the session's connection and inside its transaction.
-"""
+"""Bulk writes for imports: ids handed out before the insert, rows sent in one statement per table."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -15,59 +10,25 @@ from ..extensions import db
 
 
 def bulk_insert(table: sa.Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert ``rows`` (values in the order of ``columns``) in one bulk statement; nothing is read back.
+    """Insert ``rows`` (values in the order of ``columns``) in the session's transaction; nothing
+    is read back. Columns left out get their model defaults.
 
-    Columns left out get their model defaults, as a Core insert would give them. The rows go to
-    the driver on the session's own connection, inside its transaction: on PostgreSQL as COPY
-    (psycopg's executemany sends one INSERT per row: about three times as long in the profile of a
-    100,000-row import), on SQLite as one executemany of values already converted (Core's per-row
-    parameter handling cost more than SQLite's own work).
+    On PostgreSQL as COPY on the pooled DBAPI connection (psycopg's executemany sends one INSERT
+    per row); elsewhere, and where a default is a SQL expression, as Core's executemany.
     """
     if not rows:
         return
     connection = db.session.connection()
-    defaults = _python_defaults(table, columns)
+    defaults = _python_defaults(table, columns) if connection.dialect.name == "postgresql" else None
     if defaults is None:
         connection.execute(sa.insert(table), [dict(zip(columns, row)) for row in rows])
         return
-    names = columns + tuple(defaults)
-    extra = tuple(defaults.values())
-    dialect = connection.dialect
-    preparer = dialect.identifier_preparer
+    names, extra = columns + tuple(defaults), tuple(defaults.values())
+    preparer = connection.dialect.identifier_preparer
     target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(name) for name in names)})"
-    if dialect.name == "postgresql":
-        with connection.connection.driver_connection.cursor() as cursor, \
-                cursor.copy(f"COPY {target} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row + extra)
-        return
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        cursor.executemany(
-            f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})",
-            _bound_values(rows, extra, processors),
-        )
-    finally:
-        cursor.close()
-
-
-def _bound_values(rows: list[tuple], extra: tuple, processors: list) -> Iterator[list]:
-    """Rows as the driver takes them: each value through its column's bind processor.
-
-    Memoised per column: an import's timestamps and dates repeat on many rows.
-    """
-    active = [(index, process, {}) for index, process in enumerate(processors) if process is not None]
-    for row in rows:
-        values = list(row + extra)
-        for index, process, memo in active:
-            value = values[index]
-            if value is not None:
-                bound = memo.get(value)
-                if bound is None:
-                    bound = memo[value] = process(value)
-                values[index] = bound
-        yield values
+    with connection.connection.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row + extra)
 
 
 def _python_defaults(table: sa.Table, given: tuple[str, ...]) -> dict | None:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain, islice
+from itertools import islice
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -153,20 +153,15 @@ def _known_refs(pairs: set[tuple[int, str]]) -> sa.Result:
     company with every ref): VALUES on SQLite, two arrays (one parameter each) on PostgreSQL. The
     partial unique index on (company_id, application_ref) serves the look-ups.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
-        # Built by hand: compiling 1,000 bound values through Core cost more than running the query.
-        return db.session.connection().exec_driver_sql(
-            f"WITH keys(company_id, application_ref) AS (VALUES {', '.join(['(?, ?)'] * len(pairs))}) "
-            "SELECT applications.company_id, applications.application_ref FROM applications JOIN keys "
-            "ON applications.company_id = keys.company_id AND applications.application_ref = keys.application_ref "
-            "WHERE applications.application_ref IS NOT NULL",
-            tuple(chain.from_iterable(pairs)),
-        )
-    companies, refs = zip(*pairs)
-    keys = sa.func.unnest(
-        sa.bindparam(None, list(companies), type_=postgresql.ARRAY(sa.Integer)),
-        sa.bindparam(None, list(refs), type_=postgresql.ARRAY(sa.String)),
-    ).table_valued("company_id", "application_ref").render_derived(name="keys")
+    if db.session.get_bind().dialect.name == "postgresql":
+        companies, refs = zip(*pairs)
+        keys = sa.func.unnest(
+            sa.bindparam(None, list(companies), type_=postgresql.ARRAY(sa.Integer)),
+            sa.bindparam(None, list(refs), type_=postgresql.ARRAY(sa.String)),
+        ).table_valued("company_id", "application_ref").render_derived(name="keys")
+    else:
+        keys = sa.values(sa.column("company_id", sa.Integer), sa.column("application_ref", sa.String),
+                         name="keys").data(list(pairs)).cte("keys")
     return db.session.execute(
         sa.select(Application.company_id, Application.application_ref)
         .join(keys, sa.and_(Application.company_id == keys.c.company_id,

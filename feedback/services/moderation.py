@@ -12,19 +12,17 @@ from ..timeutil import utcnow
 log = logging.getLogger(__name__)
 
 
-def queue_advice_for_review(response_id: int, company_id: int, connection: sa.Connection | None = None) -> int | None:
-    """Put a company response's `strengthen` text in the review queue, in the transaction of
-    ``connection`` (by default the session's): the review's id, or None without such a text."""
-    connection = connection if connection is not None else db.session.connection()
-    answer_id = connection.scalar(
+def queue_advice_for_review(response_id: int, company_id: int) -> int | None:
+    """Put a company response's `strengthen` text in the review queue: the review's id, or None
+    without such a text. The caller commits."""
+    answer_id = db.session.scalar(
         sa.select(Answer.id).join(Question, Question.id == Answer.question_id)
         .where(Answer.response_id == response_id, Question.key == "strengthen")
     )
     if answer_id is None:
         return None
-    reviews = AdviceReview.__table__
-    return connection.scalar(sa.insert(reviews).values(answer_id=answer_id, company_id=company_id, status="pending")
-                             .returning(reviews.c.id))
+    return db.session.scalar(sa.insert(AdviceReview).values(answer_id=answer_id, company_id=company_id,
+                                                           status="pending").returning(AdviceReview.id))
 
 
 def review_advice(review: AdviceReview, decision: str, reviewer: User, edited_text: str | None = None) -> None:

@@ -1,18 +1,15 @@
 """WTForms forms built from a survey's stored questions: no hand-written class per survey."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectMultipleField, TextAreaField
-from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..models import Application, Question, Survey
+from ..models import Question, Survey
 from ..surveys.definitions import NOT_APPLICABLE
 from ..surveys.rules import (
-    OUTCOMES_LEFT_BY_CANDIDATE,
-    STAGES_BEFORE_INTERVIEW,
+    Case,
     applicable_questions,
     offers_not_applicable,
 )
@@ -37,7 +34,7 @@ def _scale_choices(question: Question) -> list[SelectChoice]:
     return [SelectChoice(str(value), label) for value, label in enumerate(question.options, start=1)]
 
 
-def _field(question: Question, application: Application, company: str):
+def _field(question: Question, application: Case, company: str):
     label = question.prompt.replace("{company}", company)
     required = [InputRequired(message="Please answer this question.")] if question.required else [Optional()]
     description = (question.help_text or "").replace("{company}", company)
@@ -67,46 +64,15 @@ def _field(question: Question, application: Application, company: str):
 
 
 def _radio(label: str, choices: list[SelectChoice], validators: list, description: str) -> RadioField:
-    """A RadioField that checks the submitted value against the set of its choices' values.
-
-    The same check and message as RadioField's own (validate_choice), which builds every choice
-    anew on each validation; AnyOf runs after InputRequired or Optional, which clear any earlier
-    error when nothing was chosen, so the errors are the same either way.
-    """
-    values = frozenset(choice.value for choice in choices)
-    return RadioField(label, choices=choices, validate_choice=False, description=description,
-                      validators=[*validators, AnyOf(values, message="Not a valid choice.")])
+    return RadioField(label, choices=choices, validators=validators, description=description)
 
 
-def survey_form_class(survey: Survey, application: Application) -> type[FlaskForm]:
-    """A form class whose field names are the question keys (CONTRACT §6)."""
-    return _form_class(survey, application.company.name, application.outcome in OUTCOMES_LEFT_BY_CANDIDATE,
-                       application.stage in STAGES_BEFORE_INTERVIEW)
-
-
-_FORM_CLASSES: dict[tuple, type[FlaskForm]] = {}
-
-
-def _form_class(survey: Survey, company: str, left: bool, before_interview: bool) -> type[FlaskForm]:
-    """Built once per survey version, company and case: a stored version never changes."""
-    key = (survey.id, company, left, before_interview)
-    if key not in _FORM_CLASSES:
-        if len(_FORM_CLASSES) > 2000:  # bounded: one entry per company and case
-            _FORM_CLASSES.clear()
-        application = _Case(outcome="withdrew" if left else "rejected",
-                            stage="application" if before_interview else "interview")
-        fields = {question.key: _field(question, application, company)
-                  for question in applicable_questions(survey, application)}
-        _FORM_CLASSES[key] = type(f"{survey.key.title().replace('_', '')}Form", (FlaskForm,), fields)
-    return _FORM_CLASSES[key]
-
-
-@dataclass(frozen=True)
-class _Case:
-    """The two facts of an application that shape its form."""
-
-    outcome: str
-    stage: str
+def survey_form_class(survey: Survey, application: Case, company: str) -> type[FlaskForm]:
+    """A form class whose field names are the question keys (CONTRACT §6), for an application
+    (its outcome and stage) at ``company``."""
+    fields = {question.key: _field(question, application, company)
+              for question in applicable_questions(survey, application)}
+    return type(f"{survey.key.title().replace('_', '')}Form", (FlaskForm,), fields)
 
 
 def answers_from_form(form: FlaskForm, questions: list[Question]) -> list[dict]:
