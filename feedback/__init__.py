@@ -46,13 +46,12 @@ def register_extensions(app: Flask) -> None:
         access,  # noqa: F401 - registers the user loader
         models,  # noqa: F401 - every table known to Alembic and the mapper
     )
-    from .database import configure_engine_events, ping_idle_connections
-    from .extensions import csrf, db, limiter, login_manager, mail, migrate
+    from .database import configure_engine_events
+    from .extensions import cache, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine)
-        ping_idle_connections(db.engine)
     from .models.base import render_migration_item
 
     migrate.init_app(
@@ -62,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
@@ -102,7 +102,6 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_security_headers(app: Flask) -> None:
-    from .database import close_read_connection, read_only_pages
     from .security import StrictJSONProvider, add_security_headers, refuse_malformed_input
 
     app.json = StrictJSONProvider(app)
@@ -110,8 +109,6 @@ def register_security_headers(app: Flask) -> None:
     # First of all before_request functions: Flask-WTF's CSRF check parses the form, after which the raw
     # body (and its invalid UTF-8) can no longer be read.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_malformed_input)
-    app.before_request(read_only_pages)
-    app.teardown_appcontext(close_read_connection)
     app.after_request(add_security_headers)
 
 

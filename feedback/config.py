@@ -68,8 +68,11 @@ class Config:
             key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
         ]
         self.SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'feedback.db'}")
-        # Pooled connections are tested after idling, not at every checkout (database.ping_idle_connections).
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False}
+        # werkzeug's scrypt: a memory-hard KDF with a per-password salt (the hash names its method).
+        self.PASSWORD_HASH_METHOD = "scrypt"
+        # A pooled connection is tested at checkout, so a database restart fails no request; an
+        # error's message leaves out the statement's values (answers' free text, addresses).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
         self.MAIL_PORT = _int("MAIL_PORT", 25)
@@ -93,6 +96,13 @@ class Config:
         self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", "true")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Flask-Caching (extensions.cache): each process its own by default, shared through Redis when
+        # REDIS_URL is set. Entries are named by all they depend on, so the timeout only frees space.
+        self.CACHE_TYPE = "RedisCache" if self.REDIS_URL else "SimpleCache"
+        self.CACHE_REDIS_URL = self.REDIS_URL
+        self.CACHE_KEY_PREFIX = "feedback:"
+        self.CACHE_DEFAULT_TIMEOUT = 3600
+        self.CACHE_THRESHOLD = 2000  # SimpleCache: entries per process
 
         secure = self.PUBLIC_BASE_URL.startswith("https://")
         self.SESSION_COOKIE_SECURE = secure
@@ -155,6 +165,9 @@ class TestConfig(Config):
         self.FEEDBACK_LINK_MAX_AGE_DAYS = 30
         self.FEEDBACK_REMINDER_DAYS = (3, 7)
         self.RATELIMIT_ENABLED = False
+        self.CACHE_TYPE = "SimpleCache"  # each app (each test) its own, whatever REDIS_URL says
+        # The tests check logins, not the hash's cost: one PBKDF2 round instead of scrypt at full cost.
+        self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
         self.SESSION_COOKIE_SECURE = False
         self.SEND_HSTS = False
 

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``."""
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -30,3 +31,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 # Storage and on/off come from config: RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set), RATELIMIT_ENABLED.
 limiter = Limiter(key_func=get_remote_address)
+# Whole results worth keeping between pages (the dashboard's rendered snapshots, the platform
+# benchmark): SimpleCache per process, Redis when REDIS_URL is set (config.py); each key names all
+# its value depends on (queries/dashboard.py, dashboard/views.py).
+cache = Cache()

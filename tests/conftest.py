@@ -17,11 +17,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from feedback import config as feedback_config
 from feedback import create_app
 from feedback.extensions import db
+from feedback.models import Company, User
+from feedback.services.accounts import create_user
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = ROOT / "demo" / "outcomes-sample.csv"
@@ -126,6 +130,62 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def web(app, make_app):
+    """The app browsers talk to: a second app on the test database; the data is set up through ``app``.
+
+    ``app`` keeps an app context pushed, and requests to it would share its ``g`` (Flask-Login's
+    user, Flask-WTF's CSRF token, the API key's user) across clients. Each request to ``web`` gets an
+    app context of its own, as in production.
+    """
+    return make_app()
+
+
+# --- Logins -----------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+ADMIN = "admin@feedback.example"
+
+
+def company_named(name: str) -> Company:
+    return db.session.scalar(sa.select(Company).where(Company.name == name))
+
+
+@pytest.fixture
+def make_user(app) -> Callable[..., User]:
+    """Create a login through the accounts service and commit; companies as rows or by name."""
+
+    def make(email: str, role: str, *companies: Company | str, password: str = PASSWORD) -> User:
+        rows = [company_named(c) if isinstance(c, str) else c for c in companies]
+        user = create_user(email, password, role, rows)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def sign_in(web) -> Callable[..., FlaskClient]:
+    """A test client signed in through the login form, on ``web`` unless another app is given."""
+
+    def sign_in(email: str, password: str = PASSWORD, on: Flask | None = None) -> FlaskClient:
+        client = (on or web).test_client()
+        page = client.get("/login")
+        signed_in = client.post("/login", data={"csrf_token": csrf_token(page.text), "email": email,
+                                                "password": password})
+        assert signed_in.status_code == 302, signed_in.text
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def admin_client(make_user, sign_in) -> FlaskClient:
+    """A browser signed in as an admin (who sees every company)."""
+    make_user(ADMIN, "admin")
+    return sign_in(ADMIN)
 
 
 # --- A real SMTP server on loopback -----------------------------------------------------------

@@ -5,9 +5,7 @@ survey (so an AdviceReview each) and an import batch made by its own recruiter. 
 with company A's objects. Another tenant's object answers 404, a route the role may not use 403, and
 an anonymous visitor is sent to /login. Token routes are not tenant-scoped: the token is the key.
 
-Requests go to ``web``, a second app on the same database: the ``app`` fixture keeps an app context
-pushed, and requests to that app would share its ``g`` (Flask-Login's cached user, Flask-WTF's CSRF
-token) across clients. Each request to ``web`` gets an app context of its own, as in production.
+Requests go to ``web`` (conftest.py): each gets an app context of its own, as in production.
 """
 from __future__ import annotations
 
@@ -15,15 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, links_in, outcome_row
+from conftest import company_named, csrf_token, links_in, outcome_row
 from flask import url_for
 
 from feedback.extensions import db
-from feedback.models import AdviceReview, Application, Candidate, Company, ImportBatch, OutboxMessage
-from feedback.services.accounts import create_user
+from feedback.models import AdviceReview, Application, Candidate, ImportBatch, OutboxMessage
 from feedback.tokens import candidate_view_token, unsubscribe_token
 
-PASSWORD = "correct horse battery staple"
 A = "Acme Robotics"
 B = "Borealis Logistics"
 CONTACT_A = "hiring@acme-robotics.example.com"
@@ -112,12 +108,6 @@ EXPECTED: dict[tuple[str, str], dict] = {
 }
 
 
-@pytest.fixture
-def web(app, make_app):
-    """The app the browsers talk to (see the module docstring); the data is set up through ``app``."""
-    return make_app()
-
-
 # --- the two tenants --------------------------------------------------------------------------
 
 def answer_company_survey(client, message, strengthen: str) -> None:
@@ -132,11 +122,8 @@ def answer_company_survey(client, message, strengthen: str) -> None:
     assert answered.status_code == 200, answered.text
 
 
-def company_named(name: str) -> Company:
-    return db.session.scalar(sa.select(Company).where(Company.name == name))
-
-
-def build_world(web, import_csv, runner, smtp_server) -> dict:
+@pytest.fixture
+def world(web, import_csv, runner, smtp_server, make_user) -> dict:
     """Companies A and B with data; the users of every role; the ids that fill the URLs."""
     rows_a = [
         outcome_row(candidate_email="a1@example.org", application_ref="A-1"),
@@ -164,7 +151,7 @@ def build_world(web, import_csv, runner, smtp_server) -> dict:
     company_a, company_b = company_named(A), company_named(B)
     users = {}
     for role, (email, kind, names) in USERS.items():
-        users[role] = create_user(email, PASSWORD, kind, [company_named(n) for n in names])
+        users[role] = make_user(email, kind, *names)
     batches = {}
     for role, company in (("recruiter_a", company_a), ("recruiter_b", company_b)):
         batch_id = db.session.scalar(
@@ -200,19 +187,6 @@ def build_world(web, import_csv, runner, smtp_server) -> dict:
             "candidate.view": candidate_view_token(candidate_a),
         },
     }
-
-
-def sign_in(web, email: str):
-    client = web.test_client()
-    page = client.get("/login")
-    signed_in = client.post("/login", data={"csrf_token": csrf_token(page.text), "email": email,
-                                            "password": PASSWORD})
-    assert signed_in.status_code == 302, signed_in.text
-    return client
-
-
-def client_for(web, world: dict, role: str):
-    return web.test_client() if role == "anonymous" else sign_in(web, world["users"][role])
 
 
 def route_cases(app) -> list[tuple[str, str, object]]:
@@ -257,9 +231,8 @@ def test_every_route_is_classified(app):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_route_role_matrix(web, import_csv, runner, smtp_server, role):
-    world = build_world(web, import_csv, runner, smtp_server)
-    client = client_for(web, world, role)
+def test_route_role_matrix(web, world, sign_in, role):
+    client = web.test_client() if role == "anonymous" else sign_in(world["users"][role])
     token = csrf_token(client.get("/me").text)  # one CSRF token per session, good for every form
     ids = {key: world[key] for key in ("company_a", "company_b", "batch_a", "batch_b")}
     forbidden = [text for name in FORBIDDEN[role] for text in (name, ADVICE[name])]
@@ -288,9 +261,8 @@ def test_route_role_matrix(web, import_csv, runner, smtp_server, role):
     assert not mismatches, "\n".join(mismatches)
 
 
-def test_company_b_never_sees_company_a(web, import_csv, runner, smtp_server):
-    world = build_world(web, import_csv, runner, smtp_server)
-    client = sign_in(web, world["users"]["company_b"])
+def test_company_b_never_sees_company_a(world, sign_in):
+    client = sign_in(world["users"]["company_b"])
     a = world["company_a"]
     for path in (f"/companies/{a}/dashboard", f"/companies/{a}/export/aggregate.csv",
                  f"/companies/{a}/export/comments.csv", f"/companies/{a}/dashboard?stage=interview"):
@@ -305,12 +277,11 @@ def test_company_b_never_sees_company_a(web, import_csv, runner, smtp_server):
     assert A not in own.text and "QA Engineer" not in own.text
 
 
-def test_listings_are_scoped(web, import_csv, runner, smtp_server):
+def test_listings_are_scoped(world, sign_in):
     """Overview, batch lists and the review queue list only the user's companies."""
-    world = build_world(web, import_csv, runner, smtp_server)
     seen = {}
     for role in ("admin", "recruiter_a", "recruiter_b"):
-        client = sign_in(web, world["users"][role])
+        client = sign_in(world["users"][role])
         seen[role] = client.get("/recruiter/").text + client.get("/recruiter/reviews").text
     for name, batch, review in ((A, world["batch_a"], world["review_a"]), (B, world["batch_b"], world["review_b"])):
         assert name in seen["admin"] and ADVICE[name] in seen["admin"]

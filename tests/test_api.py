@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, links_in, outcome_row
+from conftest import PASSWORD, csrf_token, links_in, outcome_row
 
 from feedback.extensions import db
 from feedback.models import (
@@ -29,7 +29,6 @@ from feedback.models import (
 from feedback.services.accounts import create_user
 from feedback.timeutil import utcnow
 
-PASSWORD = "correct horse battery staple"
 A = "Acme Robotics"
 B = "Borealis Logistics"
 CONTACT_A = "hiring@acme-robotics.example.com"
@@ -42,12 +41,6 @@ JSON = "application/json"
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-@pytest.fixture
-def web(app, make_app):
-    """The app the API clients talk to (see the module docstring)."""
-    return make_app()
-
 
 def count(model) -> int:
     db.session.rollback()  # see what the other app committed

@@ -1,9 +1,9 @@
 """Signing in and out: one generic error, a fresh session at login, a dead session after logout,
 local ``next=`` targets only; and the ``users create`` command.
 
-Browsers talk to ``web``, a second app on the test database: requests to the ``app`` fixture's app
-would share that fixture's pushed app context, and with it ``g`` (the signed-in user Flask-Login
-caches there) across clients, which would hide exactly what these tests look for.
+Browsers talk to ``web`` (conftest.py): requests to the ``app`` fixture's app would share its pushed
+app context, and with it ``g`` (the signed-in user Flask-Login caches there) across clients, which
+would hide exactly what these tests look for.
 """
 from __future__ import annotations
 
@@ -12,37 +12,26 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, outcome_row
+from conftest import ADMIN, PASSWORD, company_named, csrf_token, outcome_row
 
+from feedback import config as feedback_config
 from feedback.extensions import db
 from feedback.models import Company, User
-from feedback.services.accounts import create_user
 
-PASSWORD = "correct horse battery staple"
 RECRUITER = "recruiter@feedback.example"
 COMPANY_USER = "people@acme-robotics.example.com"
-
-
-@pytest.fixture
-def web(app, make_app):
-    return make_app()
 
 
 @pytest.fixture
 def acme(import_csv) -> Company:
     imported = import_csv([outcome_row()])
     assert imported.exit_code == 0, imported.output
-    return db.session.scalar(sa.select(Company).where(Company.name == "Acme Robotics"))
+    return company_named("Acme Robotics")
 
 
 @pytest.fixture
-def accounts(acme) -> dict[str, User]:
-    users = {
-        "recruiter": create_user(RECRUITER, PASSWORD, "recruiter", [acme]),
-        "company": create_user(COMPANY_USER, PASSWORD, "company", [acme]),
-    }
-    db.session.commit()
-    return users
+def accounts(acme, make_user) -> dict[str, User]:
+    return {"recruiter": make_user(RECRUITER, "recruiter", acme), "company": make_user(COMPANY_USER, "company", acme)}
 
 
 def post_login(client, email: str, password: str, **query):
@@ -113,9 +102,8 @@ def test_login_renews_the_session(web, accounts):
     assert client.get("/recruiter/").status_code == 200
 
 
-def test_a_copied_session_cookie_stops_working_at_logout(web, accounts, acme):
-    client = web.test_client()
-    location(post_login(client, COMPANY_USER, PASSWORD))
+def test_a_copied_session_cookie_stops_working_at_logout(web, accounts, acme, sign_in):
+    client = sign_in(COMPANY_USER)
     dashboard = f"/companies/{acme.id}/dashboard"
     copied = session_cookie(client)
 
@@ -135,9 +123,8 @@ def test_a_copied_session_cookie_stops_working_at_logout(web, accounts, acme):
         assert "Acme Robotics" not in response.text
 
 
-def test_logout_needs_a_post_with_a_csrf_token(web, accounts, acme):
-    client = web.test_client()
-    location(post_login(client, COMPANY_USER, PASSWORD))
+def test_logout_needs_a_post_with_a_csrf_token(accounts, acme, sign_in):
+    client = sign_in(COMPANY_USER)
     dashboard = f"/companies/{acme.id}/dashboard"
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400  # no CSRF token: a cross-site form cannot sign you out
@@ -184,7 +171,7 @@ def create_command(runner, email: str, *options: str, password: str = "password1
     return runner.invoke(args=["feedback", "users", "create", email, *options], input=password + "\n")
 
 
-def test_users_create_reads_the_password_from_stdin_and_hashes_it(web, runner, acme):
+def test_users_create_reads_the_password_from_stdin_and_hashes_it(app, web, runner, acme):
     result = create_command(runner, "new.recruiter@feedback.example", "--role", "recruiter",
                             "--company", "acme robotics")
     assert result.exit_code == 0, result.output
@@ -193,13 +180,27 @@ def test_users_create_reads_the_password_from_stdin_and_hashes_it(web, runner, a
     user = db.session.scalar(sa.select(User).where(User.email == "new.recruiter@feedback.example"))
     assert user.role == "recruiter"
     assert [company.name for company in user.companies] == ["Acme Robotics"]
-    assert user.password_hash.startswith("scrypt:")
+    assert user.password_hash.startswith(app.config["PASSWORD_HASH_METHOD"])  # the configured method
     assert "password123" not in user.password_hash
     assert user.check_password("password123")
     assert not user.check_password("password123\n")
     # the new login works in the browser
     signed_in = post_login(web.test_client(), "new.recruiter@feedback.example", "password123")
     assert location(signed_in) == "/recruiter/"
+
+
+def test_production_hashes_passwords_with_scrypt(make_app, acme):
+    """Only the test configuration hashes cheaply: production stores werkzeug's scrypt."""
+    method = feedback_config.Config().PASSWORD_HASH_METHOD
+    assert method == "scrypt"
+    production_hashing = make_app(PASSWORD_HASH_METHOD=method)
+    with production_hashing.app_context():  # the command runs in the current app context
+        result = create_command(production_hashing.test_cli_runner(), ADMIN, "--role", "admin")
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    user = db.session.scalar(sa.select(User).where(User.email == ADMIN))
+    assert user.password_hash.startswith("scrypt:")
+    assert user.check_password("password123")
 
 
 def test_users_create_company_login(web, runner, acme):

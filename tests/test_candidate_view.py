@@ -1,7 +1,6 @@
 """The candidate's own view: ``/me`` asks for a link by e-mail, ``/me/view/<token>`` shows it.
 
-Browsers talk to ``web``, a second app on the test database, so that each request has an app
-context of its own (as in production) instead of sharing the ``app`` fixture's pushed one.
+Browsers talk to ``web`` (conftest.py): each request gets an app context of its own, as in production.
 """
 from __future__ import annotations
 
@@ -23,11 +22,6 @@ from feedback.tokens import CANDIDATE_VIEW_SALT, candidate_view_token, unsubscri
 ONE = "one@example.org"
 TWO = "two@example.org"
 VIEW_LINK = re.compile(r"http://feedback\.example(/me/view/[A-Za-z0-9_.\-]+)")
-
-
-@pytest.fixture
-def web(app, make_app):
-    return make_app()
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from collections import Counter, defaultdict
 import jsonschema_rs
 import pytest
 import schemathesis
-import sqlalchemy as sa
 from conftest import csrf_token, links_in, outcome_row
 from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
@@ -38,11 +37,8 @@ from feedback import config as feedback_config
 from feedback import create_app
 from feedback.api.openapi import openapi_document
 from feedback.extensions import db
-from feedback.models import Company
-from feedback.services.accounts import create_user
 
 SECRET = "openapi-test-webhook-secret"
-PASSWORD = "correct horse battery staple"
 A, B = "Acme Robotics", "Borealis Logistics"
 WEBHOOK = "/api/v1/webhooks/outcome"
 MAX_EXAMPLES = 30
@@ -106,7 +102,7 @@ class World:
 
 
 @pytest.fixture
-def world(app, make_app, runner, import_csv, smtp_server) -> World:
+def world(app, make_app, runner, import_csv, smtp_server, make_user) -> World:
     """Two companies with requests in every state worth listing, answers for a report, a key per role."""
     rows = [outcome_row(candidate_name=f"Candidate {i}", candidate_email=f"cand{i}@example.org",
                         application_ref=f"A-{i}", stage=("interview", "screen")[i % 2]) for i in range(5)]
@@ -129,9 +125,7 @@ def world(app, make_app, runner, import_csv, smtp_server) -> World:
     db.session.rollback()
     keys = {}
     for role, (email, kind, names) in USERS.items():
-        companies = [db.session.scalar(sa.select(Company).where(Company.name == name)) for name in names]
-        create_user(email, PASSWORD, kind, companies)
-        db.session.commit()
+        make_user(email, kind, *names)
         created = runner.invoke(args=["feedback", "keys", "create", email])
         assert created.exit_code == 0, created.output
         keys[role] = created.stdout.strip()
@@ -280,7 +274,7 @@ def test_the_document_is_valid_openapi_31(app, client):
     loaded = schemathesis.openapi.from_dict(document)
     loaded.validate()
     # Every schema in it is a valid JSON Schema 2020-12 (the dialect of OpenAPI 3.1).
-    for name, component in document["components"]["schemas"].items():
+    for component in document["components"]["schemas"].values():
         jsonschema_rs.meta.validate({"$schema": "https://json-schema.org/draft/2020-12/schema", **component})
     # Security: the bearer scheme applies everywhere but to the signed webhook.
     assert document["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}

@@ -2,8 +2,7 @@
 every e-mail, anonymity beyond the response threshold, and the audit log of staff actions.
 
 Answers are given through the real survey forms, and every operator step through the real CLI.
-Browsers talk to ``web``, a second app on the test database, so that each request has an app context
-of its own (as in production) instead of sharing the ``app`` fixture's pushed one.
+Browsers talk to ``web`` (conftest.py): each request gets an app context of its own, as in production.
 """
 from __future__ import annotations
 
@@ -13,9 +12,8 @@ import json
 import re
 from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
-from conftest import HEADER, csrf_token, links_in, outcome_row
+from conftest import ADMIN, HEADER, PASSWORD, company_named, csrf_token, links_in, outcome_row
 
 from feedback.extensions import db
 from feedback.models import (
@@ -24,7 +22,6 @@ from feedback.models import (
     Application,
     AuditEvent,
     Candidate,
-    Company,
     FeedbackRequest,
     OutboxMessage,
     Position,
@@ -32,13 +29,10 @@ from feedback.models import (
     Response,
     Suppression,
 )
-from feedback.services.accounts import create_user
 from feedback.timeutil import utcnow
 from feedback.tokens import candidate_view_token, read_feedback_link_token
 
 PUBLIC_BASE = "http://feedback.example"
-PASSWORD = "correct horse battery staple"
-ADMIN = "admin@feedback.example"
 RECRUITER = "recruiter@feedback.example"
 COMPANY_USER = "people@acme-robotics.example.com"
 ACME = "Acme Robotics"
@@ -50,11 +44,6 @@ ERASED_NAME = "Erin Erasedname"
 ERASED_IMPROVE = "ERIN-FREE-TEXT: the second interviewer was late."
 ERASED_IMPROVE_B = "ERIN-FREE-TEXT-B: nobody called back."
 ABOUT_ERASED = "STRENGTHEN-ABOUT-ERIN: practise SQL window functions."
-
-
-@pytest.fixture
-def web(app, make_app):
-    return make_app()
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -114,20 +103,6 @@ def html_part(message) -> str:
     return message.get_body(preferencelist=("html",)).get_content()
 
 
-def sign_in(web, email: str):
-    client = web.test_client()
-    page = client.get("/login")
-    signed_in = client.post("/login", data={"csrf_token": csrf_token(page.text), "email": email,
-                                            "password": PASSWORD})
-    assert signed_in.status_code == 302, signed_in.text
-    return client
-
-
-def company_named(name: str) -> Company:
-    db.session.rollback()
-    return db.session.scalar(sa.select(Company).where(Company.name == name))
-
-
 def report(runner, company: str) -> dict:
     result = runner.invoke(args=["feedback", "report", "--company", company, "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -177,7 +152,8 @@ def any_csrf(client) -> str:
 
 # --- erasure ----------------------------------------------------------------------------------
 
-def test_erasing_a_candidate_removes_them_everywhere_and_keeps_the_aggregates(web, import_csv, runner, smtp_server):
+def test_erasing_a_candidate_removes_them_everywhere_and_keeps_the_aggregates(web, import_csv, runner, smtp_server,
+                                                                              make_user, sign_in):
     """Attack: after `feedback erase`, look for the person anywhere in the database, and try to tie the
     answers back to them. Their name, address, free text (by and about them) and the request link of
     their responses are gone; the report's figures are exactly the same; their unsubscribe still holds."""
@@ -205,9 +181,8 @@ def test_erasing_a_candidate_removes_them_everywhere_and_keeps_the_aggregates(we
                if company == BOREALIS else candidate_answers(3, 2, improve))
     (contact_link,) = links_to(smtp_server, CONTACT)
     answer(browser, contact_link, company_answers(ABOUT_ERASED))
-    create_user(ADMIN, PASSWORD, "admin", [])
-    db.session.commit()
-    approve_all_reviews(sign_in(web, ADMIN))  # the advice was released: it lives in the review too
+    make_user(ADMIN, "admin")
+    approve_all_reviews(sign_in(ADMIN))  # the advice was released: it lives in the review too
     # the person asks for their own view link, and objects to further mail
     asked = browser.post("/me", data={"csrf_token": any_csrf(browser), "email": ERASED})
     assert asked.status_code == 200
@@ -278,7 +253,7 @@ def test_erasing_a_candidate_removes_them_everywhere_and_keeps_the_aggregates(we
     assert len(smtp_server.messages) == delivered
 
 
-def test_erasing_a_company_contact_removes_their_address_and_login(web, import_csv, runner, smtp_server):
+def test_erasing_a_company_contact_removes_their_address_and_login(web, import_csv, runner, smtp_server, make_user):
     """A hiring manager asks to be forgotten: their address leaves applications, requests and the outbox,
     their login goes, no reminder finds them; the candidates' own data and the figures stay."""
     hm = "hm.forget@acme-robotics.example.com"
@@ -293,8 +268,7 @@ def test_erasing_a_company_contact_removes_their_address_and_login(web, import_c
     browser = web.test_client()
     answer(browser, first, company_answers("Practise estimation."))
     db.session.rollback()
-    create_user(hm, PASSWORD, "company", [company_named(ACME)])
-    db.session.commit()
+    make_user(hm, "company", ACME)
     before = report(runner, ACME)
 
     result = erase(runner, hm)
@@ -302,10 +276,10 @@ def test_erasing_a_company_contact_removes_their_address_and_login(web, import_c
     assert rows_holding(hm) == []
     assert rows_holding("Cand One", "cand2@example.org")
     assert report(runner, ACME) == before
-    page = web.test_client().get("/login")
-    refused = web.test_client().post("/login", data={"csrf_token": csrf_token(page.text), "email": hm,
-                                                     "password": PASSWORD})
-    assert refused.status_code != 302
+    stranger = web.test_client()
+    page = stranger.get("/login")
+    refused = stranger.post("/login", data={"csrf_token": csrf_token(page.text), "email": hm, "password": PASSWORD})
+    assert refused.status_code == 401, refused.status_code
     # the unanswered request would be reminded at day 3: not to an erased address
     db.session.rollback()
     db.session.execute(sa.update(FeedbackRequest).where(FeedbackRequest.first_sent_at.is_not(None))
@@ -424,7 +398,8 @@ def snapshot(client, company_id: int, filters: list[dict]) -> dict:
     return seen
 
 
-def test_a_single_new_response_cannot_be_isolated_by_a_company_user(web, import_csv, runner, smtp_server):
+def test_a_single_new_response_cannot_be_isolated_by_a_company_user(web, import_csv, runner, smtp_server, make_user,
+                                                                    sign_in):
     """Attack: a company user compares every figure of the dashboard and of both CSV exports, unfiltered and
     under each filter, before and after one more candidate answers. Nothing moves until the group has grown
     by the threshold (k = 5); the operator's `feedback report` shows the current figures at once."""
@@ -442,14 +417,13 @@ def test_a_single_new_response_cannot_be_isolated_by_a_company_user(web, import_
                candidate_answers(10 - i % 5, 5 - i % 3, f"Comment number {i}"))
     db.session.rollback()
     acme = company_named(ACME)
-    create_user(COMPANY_USER, PASSWORD, "company", [acme])
-    db.session.commit()
+    make_user(COMPANY_USER, "company", acme)
     positions = dict(db.session.execute(sa.select(Position.title, Position.id).where(Position.company_id == acme.id)).all())
     month = utcnow().strftime("%Y-%m")
     filters = [{}, {"stage": "interview"}, {"stage": "screen"}, {"position": positions["QA Engineer"]},
                {"position": positions["Data Analyst"]}, {"from": month, "to": month},
                {"stage": "interview", "position": positions["QA Engineer"]}]
-    company_user = sign_in(web, COMPANY_USER)
+    company_user = sign_in(COMPANY_USER)
     at_ten = snapshot(company_user, acme.id, filters)
     assert at_ten[json.dumps({})][0] != ("withheld",)
     report_at_ten = report(runner, ACME)
@@ -477,7 +451,8 @@ def test_a_single_new_response_cannot_be_isolated_by_a_company_user(web, import_
 
 # --- the audit log ----------------------------------------------------------------------------
 
-def test_staff_actions_are_audited_and_only_admins_read_the_log(web, import_csv, runner, smtp_server):
+def test_staff_actions_are_audited_and_only_admins_read_the_log(web, import_csv, runner, smtp_server, make_user,
+                                                                 sign_in):
     """Imports (CLI and upload), exports by staff, a moderation decision, a batch cancel and an erasure each
     leave an AuditEvent; /admin/audit lists them for an admin, and refuses recruiters and company users."""
     import_and_send(import_csv, runner, [
@@ -488,11 +463,10 @@ def test_staff_actions_are_audited_and_only_admins_read_the_log(web, import_csv,
     answer(web.test_client(), links_to(smtp_server, CONTACT)[0], company_answers("Practise whiteboard tasks."))
     db.session.rollback()
     acme = company_named(ACME)
-    create_user(ADMIN, PASSWORD, "admin", [])
-    create_user(RECRUITER, PASSWORD, "recruiter", [acme])
-    create_user(COMPANY_USER, PASSWORD, "company", [acme])
-    db.session.commit()
-    recruiter = sign_in(web, RECRUITER)
+    make_user(ADMIN, "admin")
+    make_user(RECRUITER, "recruiter", acme)
+    make_user(COMPANY_USER, "company", acme)
+    recruiter = sign_in(RECRUITER)
     assert recruiter.get(f"/companies/{acme.id}/export/aggregate.csv").status_code == 200
     approve_all_reviews(recruiter)
     # an upload, previewed and confirmed, is a second import, this time by the recruiter
@@ -511,7 +485,7 @@ def test_staff_actions_are_audited_and_only_admins_read_the_log(web, import_csv,
     batch_id = int(confirmed.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
     cancelled = recruiter.post(f"/recruiter/batches/{batch_id}/cancel", data={"csrf_token": any_csrf(recruiter)})
     assert cancelled.status_code == 302
-    company_user = sign_in(web, COMPANY_USER)
+    company_user = sign_in(COMPANY_USER)
     assert company_user.get(f"/companies/{acme.id}/export/comments.csv").status_code == 200  # not staff
     erase(runner, "gone@example.org")
 
@@ -527,7 +501,7 @@ def test_staff_actions_are_audited_and_only_admins_read_the_log(web, import_csv,
     assert by_action["erase"] == ["cli"]
     assert rows_holding("gone@example.org") == []  # the erasure's own record does not name the person
 
-    admin = sign_in(web, ADMIN)
+    admin = sign_in(ADMIN)
     log = admin.get("/admin/audit")
     assert log.status_code == 200
     for action in ("import", "export", "advice reviewed", "batch cancelled", "erase"):

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import BAD_CSV, HEADER, csrf_token, links_in, outcome_row
+from conftest import BAD_CSV, HEADER, PASSWORD, csrf_token, links_in, outcome_row
 
 from feedback.extensions import db
 from feedback.models import (
@@ -30,16 +30,10 @@ from feedback.models import (
 from feedback.services.accounts import create_user
 from feedback.tokens import candidate_view_token
 
-PASSWORD = "correct horse battery staple"
 ACME = "Acme Robotics"
 BOREALIS = "Borealis Logistics"
 RECRUITER = "recruiter.acme@feedback.example"
 OTHER_RECRUITER = "recruiter.borealis@feedback.example"
-
-
-@pytest.fixture
-def web(app, make_app):
-    return make_app()
 
 
 @pytest.fixture
@@ -57,22 +51,9 @@ def companies(import_csv, runner) -> dict[str, Company]:
 
 
 @pytest.fixture
-def recruiters(companies) -> dict[str, object]:
-    users = {
-        ACME: create_user(RECRUITER, PASSWORD, "recruiter", [companies[ACME]]),
-        BOREALIS: create_user(OTHER_RECRUITER, PASSWORD, "recruiter", [companies[BOREALIS]]),
-    }
-    db.session.commit()
-    return users
-
-
-def sign_in(web, email: str):
-    browser = web.test_client()
-    page = browser.get("/login")
-    signed_in = browser.post("/login", data={"csrf_token": csrf_token(page.text), "email": email,
-                                             "password": PASSWORD})
-    assert signed_in.status_code == 302
-    return browser
+def recruiters(companies, make_user) -> dict[str, object]:
+    return {ACME: make_user(RECRUITER, "recruiter", companies[ACME]),
+            BOREALIS: make_user(OTHER_RECRUITER, "recruiter", companies[BOREALIS])}
 
 
 def csv_bytes(rows: list[dict]) -> bytes:
@@ -111,14 +92,14 @@ def funnel(page: str) -> dict[str, int]:
 
 # --- upload -----------------------------------------------------------------------------------
 
-def test_upload_preview_lists_every_problem_and_writes_nothing(web, runner, recruiters):
+def test_upload_preview_lists_every_problem_and_writes_nothing(runner, recruiters, sign_in):
     cli = runner.invoke(args=["feedback", "import", "--dry-run", str(BAD_CSV)])
     assert cli.exit_code == 1
     cli_problems = [tuple(part.strip() for part in line.split(":", 2)) for line in cli.stderr.splitlines()
                     if line.startswith("line ")]
     before = counts()
 
-    browser = sign_in(web, RECRUITER)
+    browser = sign_in(RECRUITER)
     preview = upload(browser, BAD_CSV.read_bytes(), "outcomes-bad.csv")
     assert preview.status_code == 422
     problems = problems_on(preview.text)
@@ -129,7 +110,7 @@ def test_upload_preview_lists_every_problem_and_writes_nothing(web, runner, recr
     assert counts() == before
 
 
-def test_valid_upload_preview_confirm_and_batch_page(web, runner, smtp_server, recruiters):
+def test_valid_upload_preview_confirm_and_batch_page(runner, smtp_server, recruiters, sign_in):
     rows = [
         outcome_row(candidate_email="up1@example.org", application_ref="UP-1"),
         outcome_row(candidate_email="up2@example.org", application_ref="UP-2", stage="final"),
@@ -137,7 +118,7 @@ def test_valid_upload_preview_confirm_and_batch_page(web, runner, smtp_server, r
                     company_contact_email=""),
     ]
     before = counts()
-    browser = sign_in(web, RECRUITER)
+    browser = sign_in(RECRUITER)
     preview = upload(browser, csv_bytes(rows))
     assert preview.status_code == 200
     assert "3 rows read, 3 valid." in preview.text
@@ -164,7 +145,7 @@ def test_valid_upload_preview_confirm_and_batch_page(web, runner, smtp_server, r
     assert urlsplit(again.headers["Location"]).path == "/recruiter/upload"
     assert counts() == after
     # another recruiter cannot use it either
-    other = sign_in(web, OTHER_RECRUITER)
+    other = sign_in(OTHER_RECRUITER)
     stolen = other.post("/recruiter/upload/confirm", data={"csrf_token": csrf_token(other.get("/me").text),
                                                            "upload": ticket})
     assert urlsplit(stolen.headers["Location"]).path == "/recruiter/upload"
@@ -194,9 +175,9 @@ def test_valid_upload_preview_confirm_and_batch_page(web, runner, smtp_server, r
     assert len(smtp_server.messages) == delivered
 
 
-def test_upload_for_a_company_not_yours_is_a_problem(web, recruiters):
+def test_upload_for_a_company_not_yours_is_a_problem(recruiters, sign_in):
     before = counts()
-    browser = sign_in(web, RECRUITER)
+    browser = sign_in(RECRUITER)
     preview = upload(browser, csv_bytes([
         outcome_row(candidate_email="ok@example.org", application_ref="OK-1"),
         outcome_row(candidate_email="theirs@example.org", company=BOREALIS, application_ref="B-9"),
@@ -211,10 +192,10 @@ def test_upload_for_a_company_not_yours_is_a_problem(web, recruiters):
     assert counts() == before
 
 
-def test_company_users_cannot_upload(web, companies):
+def test_company_users_cannot_upload(companies, sign_in):
     create_user("people@acme-robotics.example.com", PASSWORD, "company", [companies[ACME]])
     db.session.commit()
-    browser = sign_in(web, "people@acme-robotics.example.com")
+    browser = sign_in("people@acme-robotics.example.com")
     assert browser.get("/recruiter/upload").status_code == 403
     token = csrf_token(browser.get("/me").text)
     response = browser.post("/recruiter/upload", content_type="multipart/form-data",
@@ -269,7 +250,7 @@ def review_of(email: str) -> AdviceReview:
     )
 
 
-def test_moderation_flow(web, import_csv, runner, smtp_server, recruiters, companies):
+def test_moderation_flow(web, import_csv, runner, smtp_server, recruiters, companies, sign_in):
     imported = import_csv([
         outcome_row(candidate_email="mod1@example.org", company_contact_email="hm1@acme-robotics.example.com",
                     application_ref="MOD-1"),
@@ -295,7 +276,7 @@ def test_moderation_flow(web, import_csv, runner, smtp_server, recruiters, compa
     assert ORIGINAL not in page
 
     # a recruiter of another company neither sees nor decides it
-    other = sign_in(web, OTHER_RECRUITER)
+    other = sign_in(OTHER_RECRUITER)
     listing = other.get("/recruiter/reviews").text
     assert ORIGINAL not in listing and f"/recruiter/reviews/{review.id}\"" not in listing
     refused = other.post(f"/recruiter/reviews/{review.id}", data={
@@ -305,7 +286,7 @@ def test_moderation_flow(web, import_csv, runner, smtp_server, recruiters, compa
     assert review_of("mod1@example.org").status == "pending"
 
     # Acme's recruiter approves it with an edit
-    recruiter = sign_in(web, RECRUITER)
+    recruiter = sign_in(RECRUITER)
     listing = recruiter.get("/recruiter/reviews").text
     assert ORIGINAL in listing
     decided = recruiter.post(f"/recruiter/reviews/{review.id}", data={

@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..access import company_or_404, importable_company_names, scope_to_companies, visible_companies
 from ..extensions import db
 from ..models import Application, Company, FeedbackRequest, OutboxMessage, Position
-from ..queries.dashboard import snapshot_filter
+from ..queries.figures import snapshot
 from ..queries.filters import ResponseFilter
 from ..queries.reports import company_report
 from ..services.audit import record
@@ -103,7 +103,7 @@ def list_requests():
     """Feedback requests with their status, newest first, paginated; ?status= filters.
 
     Staff only, like the recruiter workspace: who answered is never shown to the company the
-    candidates rated (its figures are anonymous; see snapshot_filter).
+    candidates rated (its figures are anonymous; see queries.figures.snapshot).
     """
     if current_user.role not in ("admin", "recruiter"):
         abort(403, "Only admin and recruiter keys can list feedback requests.")
@@ -150,5 +150,5 @@ def report(company_id: int):
     """The company's aggregate, as `feedback report --format json`, frozen between threshold steps."""
     company = company_or_404(company_id)
     k = current_app.config["FEEDBACK_MIN_RESPONSES"]
-    snapshot, _counted, _total = snapshot_filter(ResponseFilter(company_id=company.id), k)
-    return jsonify(company_report(company, k, upto=snapshot.max_response_id))
+    counted, _responses, _total = snapshot(ResponseFilter(company_id=company.id), k)
+    return jsonify(company_report(company, k, upto=counted.max_response_id))

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from ..extensions import db
 from ..timeutil import utcnow
@@ -50,10 +50,6 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
-
-    def set_password(self, password: str) -> None:
-        # werkzeug's scrypt: a memory-hard KDF with a per-password salt.
-        self.password_hash = generate_password_hash(password, method="scrypt")
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

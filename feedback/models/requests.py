@@ -20,12 +20,15 @@ class FeedbackRequest(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("application_id", "audience"),
         sa.CheckConstraint("audience IN ('candidate', 'company')", name="audience"),
+        # A company's requests mailed and answered per audience are counted on this index alone
+        # (queries/figures.py, requests_row); it also serves the company's cascade.
+        sa.Index("ix_feedback_requests_company_counts", "company_id", "audience", "first_sent_at", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id", ondelete="CASCADE"))
     # The application's company, copied so that per-company counts need no join.
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))
     survey_id: Mapped[int] = mapped_column(sa.ForeignKey("surveys.id"))
     audience: Mapped[str] = mapped_column(sa.String(20))
     recipient_email: Mapped[str | None] = mapped_column(sa.String(320), index=True)
@@ -41,19 +44,3 @@ class FeedbackRequest(db.Model):
     application: Mapped[Application] = relationship()
     survey: Mapped[Survey] = relationship()
 
-
-class RequestTally(db.Model):
-    """How many of a company's requests were mailed and answered, per audience.
-
-    Kept by database triggers on feedback_requests (migration e5b8c3f1a7d2), so every writer counts:
-    the sent marks, the answer's claim, imports and bulk loads, deletions. The report and the
-    dashboard read two rows instead of counting the company's requests. A later migration that
-    rebuilds feedback_requests on SQLite (batch mode) must create the triggers again.
-    """
-
-    __tablename__ = "request_tallies"
-
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
-    audience: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
-    sent: Mapped[int]  # requests with first_sent_at
-    completed: Mapped[int]  # requests with answered_at

@@ -33,7 +33,14 @@ class Response(db.Model):
     outcome: Mapped[str] = mapped_column(sa.String(20))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (sa.Index("ix_responses_company_audience_stage", "company_id", "audience", "stage"),)
+    __table_args__ = (
+        sa.Index("ix_responses_company_audience_stage", "company_id", "audience", "stage"),
+        # By id within company and audience: an anonymity snapshot's cutoff is a step along it.
+        sa.Index("ix_responses_company_audience_id", "company_id", "audience", "id"),
+    )
+
+
+TEXTS_ONLY = "text IS NOT NULL AND number IS NULL"
 
 
 class Answer(db.Model):
@@ -52,6 +59,9 @@ class Answer(db.Model):
         # By response within company and audience: a submission's answers share a leaf page (see
         # migration a4e6c2d9b815), and an anonymity snapshot is a range of it.
         sa.Index("ix_answers_facts", "company_id", "audience", "response_id", "question_id", "number", "stage"),
+        # Texts only (comments and choices): a dashboard page counts and samples its comments here.
+        sa.Index("ix_answers_texts", "company_id", "audience", "question_id", "stage", "response_id",
+                 sqlite_where=sa.text(TEXTS_ONLY), postgresql_where=sa.text(TEXTS_ONLY)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,22 +76,6 @@ class Answer(db.Model):
     number: Mapped[int | None]
     # A choice's code (one row per chosen option) or free text.
     text: Mapped[str | None] = mapped_column(sa.Text)
-
-
-class AnswerChanges(db.Model):
-    """How often stored answers were deleted or had their text changed (one row, ``id`` 1).
-
-    Kept by database triggers on answers (migration f3c9d1e8b7a4): an erasure, a purge or a
-    cascade adds to it, a new answer does not. The dashboard keeps a snapshot's comments in memory
-    while this number stands, so anything deleted leaves the page at once. It only ever grows: never
-    delete the row (were it missing, the next change makes it anew from the clock, in microseconds).
-    A later migration that rebuilds answers on SQLite (batch mode) must create the triggers again.
-    """
-
-    __tablename__ = "answer_changes"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    changes: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 class AnswerTally(db.Model):

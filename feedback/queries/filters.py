@@ -1,8 +1,13 @@
-"""Dashboard filters (period, position, stage), applied to the responses table in SQL."""
+"""Dashboard filters (period, position, stage) as SQL conditions on responses and answers.
+
+The conditions take their values as bound parameters named after the filter's fields, so that
+a statement is built once per *shape* (which fields are set) and run with any filter's
+``params()``; SQLAlchemy then also finds its compiled form in its cache.
+"""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -10,6 +15,7 @@ import sqlalchemy as sa
 from ..models import STAGES, Answer, Response
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+Shape = frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -22,7 +28,7 @@ class ResponseFilter:
     position_id: int | None = None
     month_from: str | None = None  # YYYY-MM, inclusive
     month_to: str | None = None  # YYYY-MM, inclusive
-    # The anonymity snapshot: only responses up to this id count (see snapshot_filter).
+    # The anonymity snapshot: only responses up to this id count (see figures.snapshot).
     max_response_id: int | None = None
 
     @classmethod
@@ -36,8 +42,8 @@ class ResponseFilter:
                    month_from=month_from, month_to=month_to)
 
     def with_(self, **changes) -> ResponseFilter:
-        values = {**self.__dict__, **changes}
-        return ResponseFilter(**values)
+        """A copy with some fields changed."""
+        return replace(self, **changes)
 
     def as_args(self) -> dict[str, str]:
         """The query-string arguments that reproduce this filter."""
@@ -49,40 +55,62 @@ class ResponseFilter:
     def is_filtered(self) -> bool:
         return bool(self.stage or self.position_id or self.month_from or self.month_to)
 
+    def params(self) -> dict[str, object]:
+        """The values of the bound parameters of this filter's conditions."""
+        values = {
+            "company_id": self.company_id, "audience": self.audience, "stage": self.stage or None,
+            "position_id": self.position_id or None,
+            "submitted_from": _month_start(self.month_from) if self.month_from else None,
+            "submitted_before": _month_start(_next_month(self.month_to)) if self.month_to else None,
+            "max_response_id": self.max_response_id,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+    @property
+    def shape(self) -> Shape:
+        """The parameters this filter sets: statements are built per shape."""
+        return frozenset(self.params())
+
     def conditions(self) -> list[sa.ColumnElement]:
-        """WHERE conditions on Response."""
-        conditions = [Response.company_id == self.company_id, Response.audience == self.audience]
-        if self.stage:
-            conditions.append(Response.stage == self.stage)
-        if self.position_id:
-            conditions.append(Response.position_id == self.position_id)
-        if self.month_from:
-            conditions.append(Response.submitted_at >= _month_start(self.month_from))
-        if self.month_to:
-            conditions.append(Response.submitted_at < _month_start(_next_month(self.month_to)))
-        if self.max_response_id is not None:
-            conditions.append(Response.id <= self.max_response_id)
-        return conditions
+        """WHERE conditions on Response (run with ``params()``)."""
+        return response_conditions(self.shape)
 
 
-    def answer_conditions(self) -> list[sa.ColumnElement] | None:
-        """WHERE conditions on Answer alone (its copies of the response's columns), or None when the
-        filter needs the responses table (position, months)."""
-        if self.position_id or self.month_from or self.month_to:
-            return None
-        conditions = [Answer.company_id == self.company_id, Answer.audience == self.audience]
-        if self.stage:
-            conditions.append(Answer.stage == self.stage)
-        if self.max_response_id is not None:
-            conditions.append(Answer.response_id <= self.max_response_id)
-        return conditions
+_RESPONSE_COLUMNS = {"company_id": Response.company_id, "audience": Response.audience, "stage": Response.stage,
+                     "position_id": Response.position_id}
+_ANSWER_COLUMNS = {"company_id": Answer.company_id, "audience": Answer.audience, "stage": Answer.stage}
 
-    def answers(self, select: sa.Select) -> sa.Select:
-        """``select`` (over answers) limited to this filter's responses, joining responses only if needed."""
-        conditions = self.answer_conditions()
-        if conditions is None:
-            return select.join(Response, Response.id == Answer.response_id).where(*self.conditions())
-        return select.where(*conditions)
+
+def _param(name: str, column: sa.ColumnElement) -> sa.BindParameter:
+    return sa.bindparam(name, type_=column.type)
+
+
+def response_conditions(shape: Shape) -> list[sa.ColumnElement]:
+    """WHERE conditions on Response for a filter of this shape."""
+    conditions = [column == _param(name, column) for name, column in _RESPONSE_COLUMNS.items() if name in shape]
+    if "submitted_from" in shape:
+        conditions.append(Response.submitted_at >= _param("submitted_from", Response.submitted_at))
+    if "submitted_before" in shape:
+        conditions.append(Response.submitted_at < _param("submitted_before", Response.submitted_at))
+    if "max_response_id" in shape:
+        conditions.append(Response.id <= _param("max_response_id", Response.id))
+    return conditions
+
+
+def needs_responses(shape: Shape) -> bool:
+    """Whether the filter needs the responses table (position, months), not only the answers' copies."""
+    return bool(shape & {"position_id", "submitted_from", "submitted_before"})
+
+
+def answers_under(shape: Shape, select: sa.Select, join: bool = False) -> sa.Select:
+    """``select`` (over answers) limited to the filter's responses, joining responses only if needed
+    (or if ``join``: to group by their columns)."""
+    if join or needs_responses(shape):
+        return select.join(Response, Response.id == Answer.response_id).where(*response_conditions(shape))
+    conditions = [column == _param(name, column) for name, column in _ANSWER_COLUMNS.items() if name in shape]
+    if "max_response_id" in shape:
+        conditions.append(Answer.response_id <= _param("max_response_id", Answer.response_id))
+    return select.where(*conditions)
 
 
 def _month_start(month: str) -> datetime:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..access import scope_to_companies
+from ..access import scope_to_companies, visible_company_ids
 from ..extensions import db
 from ..models import (
     AdviceReview,
     Answer,
+    AnswerTally,
     Application,
     Company,
     FeedbackRequest,
@@ -17,7 +18,8 @@ from ..models import (
     Response,
     User,
 )
-from ..surveys.scoring import DETRACTOR_MAX, PROMOTER_MIN
+from ..surveys.scoring import nps_of
+from . import figures
 
 
 def company_overview(user: User, min_responses: int) -> list[dict]:
@@ -26,40 +28,27 @@ def company_overview(user: User, min_responses: int) -> list[dict]:
     Sorted lowest NPS first (companies without enough responses last), so that the companies
     needing attention come first.
     """
-    requests = scope_to_companies(
-        sa.select(
-            Company.id, Company.name, FeedbackRequest.audience,
-            sa.func.count(FeedbackRequest.first_sent_at),
-            sa.func.count(FeedbackRequest.answered_at),
-        )
-        .join(Application, Application.company_id == Company.id)
-        .join(FeedbackRequest, FeedbackRequest.application_id == Application.id)
-        .group_by(Company.id, Company.name, FeedbackRequest.audience),
-        Company.id, user,
-    )
+    ids = visible_company_ids(user)
+    requests = FeedbackRequest.__table__.c
     rows: dict[int, dict] = {}
-    for company_id, name, audience, sent, answered in db.session.execute(requests):
+    for company_id, name, audience, sent, answered in db.session.execute(scope_to_companies(
+        sa.select(Company.id, Company.name, requests.audience, sa.func.count(requests.first_sent_at),
+                  sa.func.count(requests.answered_at))
+        .join(FeedbackRequest, FeedbackRequest.company_id == Company.id)
+        .group_by(Company.id, Company.name, requests.audience),
+        Company.id, user,
+    )):
         row = rows.setdefault(company_id, {"id": company_id, "name": name, "candidate": [0, 0], "company": [0, 0]})
         row[audience] = [sent, answered]
-    nps_rows = db.session.execute(scope_to_companies(
-        sa.select(
-            Response.company_id,
-            sa.func.count(sa.distinct(Response.id)),
-            sa.func.count(Answer.id),
-            sa.func.sum(sa.case((Answer.number >= PROMOTER_MIN, 1), else_=0)),
-            sa.func.sum(sa.case((Answer.number <= DETRACTOR_MAX, 1), else_=0)),
-        )
-        .join(Answer, Answer.response_id == Response.id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Response.audience == "candidate", Question.key == "nps", Answer.number.is_not(None))
-        .group_by(Response.company_id),
-        Response.company_id, user,
-    ))
-    for company_id, responses, n, promoters, detractors in nps_rows:
-        if company_id in rows and n and responses >= min_responses:
-            rows[company_id]["nps"] = 100.0 * (int(promoters) - int(detractors)) / n
-    for row in rows.values():
-        row.setdefault("nps", None)
+    responses = figures.response_counts(
+        [Response.audience == "candidate", *([] if ids is None else [Response.company_id.in_(ids)])],
+        (Response.company_id,))
+    scores = figures.tallied(
+        [AnswerTally.audience == "candidate", Question.key == "nps",
+         *([] if ids is None else [AnswerTally.company_id.in_(ids)])], (AnswerTally.company_id,))
+    for company_id, row in rows.items():
+        enough = responses.get((company_id,), 0) >= min_responses
+        row["nps"] = nps_of(scores.get((company_id,), {}).get("nps", {})) if enough else None
         row["pending"] = (row["candidate"][0] - row["candidate"][1]) + (row["company"][0] - row["company"][1])
     return sorted(rows.values(), key=lambda r: (r["nps"] is None, r["nps"] if r["nps"] is not None else 0, r["name"]))
 

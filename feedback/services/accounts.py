@@ -6,6 +6,7 @@ import secrets
 from functools import lru_cache
 
 import sqlalchemy as sa
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -18,10 +19,14 @@ log = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 10
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@lru_cache(maxsize=2)
+def _dummy_hash(method: str) -> str:
     """Checked against when the address is unknown, so a miss costs as much as a wrong password."""
-    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 class AccountError(ValueError):
@@ -44,8 +49,7 @@ def create_user(email: str, password: str, role: str, companies: list[Company]) 
         raise AccountError("a recruiter login needs at least one --company")
     if role == "admin" and companies:
         raise AccountError("an admin sees every company; leave out --company")
-    user = User(email=address, role=role)
-    user.set_password(password)
+    user = User(email=address, role=role, password_hash=_hash(password))
     if role == "company":
         user.company_id = companies[0].id
     if role == "recruiter":
@@ -61,7 +65,7 @@ def authenticate(email: str, password: str) -> User | None:
     address = email.strip().lower()
     user = db.session.scalar(sa.select(User).where(User.email == address))
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if not user.check_password(password):
         return None
