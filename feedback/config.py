@@ -19,24 +19,15 @@ def _flag(name: str, default: str) -> bool:
     return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _int(name: str, default: int) -> int:
+def _number(name: str, default, kind=int):
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, not {raw!r}") from None
 
 
 def _int_list(name: str, default: str) -> tuple[int, ...]:
@@ -75,20 +66,20 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
-        self.MAIL_PORT = _int("MAIL_PORT", 25)
+        self.MAIL_PORT = _number("MAIL_PORT", 25)
         self.MAIL_USE_TLS = _flag("MAIL_USE_TLS", "false")
         self.MAIL_USE_SSL = _flag("MAIL_USE_SSL", "false")
         self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "feedback@localhost")
-        self.MAIL_TIMEOUT_SECONDS = _int("MAIL_TIMEOUT_SECONDS", 30)
-        self.MAIL_MAX_PER_SECOND = _float("MAIL_MAX_PER_SECOND", 0.0)
+        self.MAIL_TIMEOUT_SECONDS = _number("MAIL_TIMEOUT_SECONDS", 30)
+        self.MAIL_MAX_PER_SECOND = _number("MAIL_MAX_PER_SECOND", 0.0, float)
         # Flask-Mail would silently drop mail under TESTING; the tests talk to a real SMTP server.
         self.MAIL_SUPPRESS_SEND = False
 
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-        self.FEEDBACK_LINK_MAX_AGE_DAYS = _int("FEEDBACK_LINK_MAX_AGE_DAYS", 30)
-        self.FEEDBACK_MIN_RESPONSES = _int("FEEDBACK_MIN_RESPONSES", 5)
+        self.FEEDBACK_LINK_MAX_AGE_DAYS = _number("FEEDBACK_LINK_MAX_AGE_DAYS", 30)
+        self.FEEDBACK_MIN_RESPONSES = _number("FEEDBACK_MIN_RESPONSES", 5)
         self.FEEDBACK_REMINDER_DAYS = _int_list("FEEDBACK_REMINDER_DAYS", "3,7")
         self.WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -117,7 +108,7 @@ class Config:
         if self.BENCH_DISABLE_CSRF:
             self.WTF_CSRF_ENABLED = False
         # Behind N reverse proxies, trust N X-Forwarded-For/-Proto hops (rate limits key on the client's IP).
-        self.PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
+        self.PROXY_FIX_HOPS = _number("PROXY_FIX_HOPS", 0)
         self.MAX_CONTENT_LENGTH = 16 * 1024 * 1024
         # In dev mode mail stays in the outbox and is read on the dev mailbox page.
         self.DEV_MAILBOX = self.DEV_MODE
