@@ -85,19 +85,18 @@ class StoredSurvey:
     questions: tuple[StoredQuestion, ...]
 
 
-def stored_survey(survey_id: int, connection: sa.Connection | None = None) -> StoredSurvey | None:
-    """The survey version with this id, kept on the app after its first read (on ``connection``,
-    by default the session's): the link pages then cost no query for the survey and its questions."""
+def stored_survey(survey_id: int) -> StoredSurvey | None:
+    """The survey version with this id, kept on the app after its first read: the link pages then
+    cost no query for the survey and its questions (a stored version never changes)."""
     cache = current_app.extensions.setdefault("feedback_surveys", {})
     if survey_id not in cache:
-        connection = connection if connection is not None else db.session.connection()
-        survey = connection.execute(
+        survey = db.session.execute(
             sa.select(Survey.id, Survey.key, Survey.version, Survey.audience, Survey.title).where(Survey.id == survey_id)
         ).first()
         if survey is None:
             return None
         fields = list(StoredQuestion.__dataclass_fields__)
-        questions = connection.execute(
+        questions = db.session.execute(
             sa.select(*(getattr(Question, name) for name in fields))
             .where(Question.survey_id == survey_id).order_by(Question.position)
         )
