@@ -181,6 +181,13 @@ def table_rows(results: dict[str, dict]) -> list[dict]:
                                  "ms", statistics.median(dash[-1]["after_answer_elsewhere_ms"]),
                                  statistics.median(dash[-1]["warm_before_ms"]), after, "≤ 3 × a warm page",
                                  after <= 3, "app column: the page after the answer, baseline: a warm page"))
+            stream = dash[-1].get("stream_ratio")
+            if stream is not None:
+                rows.append(_row(f"dashboard under a stream of answers elsewhere ({_k(int(levels[-1]))})", kind,
+                                 "pages/s", dash[-1]["stream_pages_per_s"], dash[-1]["quiet_pages_per_s"], stream,
+                                 "≥ 0.3 of quiet", stream >= 0.3,
+                                 f"{dash[-1]['stream_answers']} answers at other companies in "
+                                 f"{dash[-1]['stream_seconds']:.0f} s; baseline column: the quiet rate"))
     return rows
 
 
