@@ -65,7 +65,7 @@ def create_key(runner, email: str) -> str:
     return lines[0]
 
 
-def make_user(runner, email: str, role: str, companies: tuple[str, ...] = ()) -> str:
+def user_with_key(runner, email: str, role: str, companies: tuple[str, ...] = ()) -> str:
     """A login with a key; returns the key."""
     create_user(email, PASSWORD, role, [company_named(name) for name in companies])
     db.session.commit()
@@ -114,7 +114,7 @@ def api_outcome(**values) -> dict:
 
 @pytest.fixture
 def admin_key(app, runner) -> str:
-    return make_user(runner, ADMIN, "admin")
+    return user_with_key(runner, ADMIN, "admin")
 
 
 # --- keys -------------------------------------------------------------------------------------
@@ -214,9 +214,9 @@ def test_keys_are_scoped_like_their_users(web, runner, import_csv):
     two_companies(import_csv)
     id_a, id_b = company_named(A).id, company_named(B).id
     keys = {
-        "admin": make_user(runner, ADMIN, "admin"),
-        "recruiter_a": make_user(runner, RECRUITER_A, "recruiter", (A,)),
-        "company_a": make_user(runner, COMPANY_A, "company", (A,)),
+        "admin": user_with_key(runner, ADMIN, "admin"),
+        "recruiter_a": user_with_key(runner, RECRUITER_A, "recruiter", (A,)),
+        "company_a": user_with_key(runner, COMPANY_A, "company", (A,)),
     }
     client = web.test_client()
 
@@ -462,7 +462,7 @@ def test_identity_is_the_application_ref_when_given_else_the_natural_key(web, ad
 
 def test_a_recruiter_sends_outcomes_only_for_its_own_companies(web, runner, import_csv):
     two_companies(import_csv)
-    key = make_user(runner, RECRUITER_A, "recruiter", (A,))
+    key = user_with_key(runner, RECRUITER_A, "recruiter", (A,))
     client = web.test_client()
     before = counts()
     response = post_outcomes(client, key, [
@@ -683,7 +683,7 @@ def test_wrong_method_gets_405_json_with_allow(web, admin_key):
 
 
 def test_a_body_over_the_limit_gets_413_json(app, make_app, runner):
-    key = make_user(runner, ADMIN, "admin")
+    key = user_with_key(runner, ADMIN, "admin")
     small = make_app(MAX_CONTENT_LENGTH=1000, WEBHOOK_SECRET="s3cret")
     client = small.test_client()
     big = [api_outcome(candidate_email=f"c{i}@example.org", application_ref=f"BIG-{i}") for i in range(20)]
