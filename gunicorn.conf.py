@@ -8,6 +8,7 @@ import re
 
 from gunicorn.glogging import Logger
 
+from feedback.config import rate_limit_storage_problem
 from feedback.logging import redact
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
@@ -42,3 +43,11 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def on_starting(server):  # noqa: ANN001, ANN201
+    """Refuse to start workers whose rate limits would not hold as configured (README, Serving)."""
+    problem = rate_limit_storage_problem(server.cfg.workers)
+    if problem:
+        server.log.error("refusing to start: %s", problem)
+        raise SystemExit(1)

@@ -1,12 +1,15 @@
 """Configuration: the only module that reads ``os.environ`` (CONTRACT §2)."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
+log = logging.getLogger(__name__)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -45,6 +48,20 @@ def _database_url(default: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def rate_limit_storage_problem(workers: int) -> str | None:
+    """Why production must not start with ``workers`` processes (gunicorn.conf.py asks), or None.
+
+    Flask-Limiter's memory:// storage counts per process: "10 per minute" would let 10 × workers
+    through. Several workers therefore need the shared counters of REDIS_URL (or limits switched off).
+    """
+    if workers <= 1 or _flag("FLASK_DEBUG", "false") or not _flag("RATELIMIT_ENABLED", "true"):
+        return None
+    if os.environ.get("REDIS_URL"):
+        return None
+    return (f"{workers} workers would each keep their own rate-limit counters: set REDIS_URL "
+            "(shared counters) or run one worker (WEB_CONCURRENCY=1)")
 
 
 class Config:
@@ -121,12 +138,27 @@ class Config:
             raise ConfigError("SECRET_KEY is not set; the app refuses to start in production without it")
         if len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
             raise ConfigError(f"SECRET_KEY is too short; use at least {MIN_SECRET_KEY_LENGTH} random characters")
-        if self.BENCH_DISABLE_CSRF and urlsplit(self.PUBLIC_BASE_URL).hostname not in ("127.0.0.1", "localhost", "::1"):
+        if self.BENCH_DISABLE_CSRF and urlsplit(self.PUBLIC_BASE_URL).hostname not in LOOPBACK_HOSTS:
             raise ConfigError("FEEDBACK_BENCH_DISABLE_CSRF is for benchmarks on loopback only; unset it")
         if DEV_SECRET_KEY in (self.SECRET_KEY, *self.SECRET_KEY_FALLBACKS):
             raise ConfigError("SECRET_KEY is the public dev key from the source code; set a random one")
         if any(len(key) < MIN_SECRET_KEY_LENGTH for key in self.SECRET_KEY_FALLBACKS):
             raise ConfigError(f"SECRET_KEY_FALLBACKS holds a key shorter than {MIN_SECRET_KEY_LENGTH} characters")
+        for warning in self.warnings():
+            log.warning("%s", warning)
+
+    def warnings(self) -> list[str]:
+        """Settings production can run with, but should not."""
+        found = []
+        host = urlsplit(self.PUBLIC_BASE_URL).hostname or ""
+        if self.PUBLIC_BASE_URL.startswith("http://") and host not in LOOPBACK_HOSTS:
+            found.append(f"PUBLIC_BASE_URL {self.PUBLIC_BASE_URL} is not https: one-click unsubscribe (RFC 8058) "
+                         "needs HTTPS, and cookies are sent unprotected")
+        sender_domain = self.MAIL_DEFAULT_SENDER.rpartition("@")[2].strip(" >").lower()
+        if sender_domain in LOOPBACK_HOSTS or sender_domain.endswith(".localhost"):
+            found.append(f"MAIL_DEFAULT_SENDER {self.MAIL_DEFAULT_SENDER} is at {sender_domain}: receivers will "
+                         "refuse or junk the mail; set an address of your domain")
+        return found
 
 
 class DevConfig(Config):

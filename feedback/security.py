@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from flask import abort, current_app, request
+from flask import abort, current_app, request, session
 from flask.json.provider import DefaultJSONProvider
 
 # Pages whose address carries a link token (errors under them included): the URL never leaves the site.
@@ -39,12 +39,21 @@ def add_security_headers(response):
         # Token pages (errors under them too): never cached, and the token never leaves in a Referer.
         headers["Referrer-Policy"] = "same-origin"
         headers["Cache-Control"] = "no-store"
+    elif _private(request):
+        # A signed-in page or an API answer holds one account's view of the data: no shared cache
+        # (nor the browser's back button after sign-out) may keep it.
+        headers["Cache-Control"] = "no-store"
     present = {name.lower() for name, _value in headers}
     defaults = (*_DEFAULT_HEADERS, _HSTS) if current_app.config.get("SEND_HSTS") else _DEFAULT_HEADERS
     for name, value in defaults:
         if name.lower() not in present:
             headers.add(name, value)
     return response
+
+
+def _private(req) -> bool:
+    """A response for one account: a signed-in session, or the API (a key, or its refusals)."""
+    return req.path.startswith("/api/") or "Authorization" in req.headers or "_user_id" in session
 
 
 def _strict_utf8(raw: bytes) -> bool:

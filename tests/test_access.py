@@ -93,6 +93,7 @@ EXPECTED: dict[tuple[str, str], dict] = {
                                                 403, 403, LOGIN),
     ("recruiter.reviews", "GET"): STAFF_PAGE,
     ("recruiter.review", "POST"): by_role("/recruiter/reviews", "/recruiter/reviews", 404, 403, 403, LOGIN),
+    ("recruiter.reopen_review", "POST"): by_role(409, 403, 403, 403, 403, LOGIN),  # admins only; a pending one: 409
     ("admin.audit", "GET"): by_role(200, 403, 403, 403, 403, LOGIN),
     # the API ignores session cookies: without a bearer key every role gets 401 (keys: tests/test_api.py)
     ("api.openapi", "GET"): same(200),

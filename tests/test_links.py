@@ -331,7 +331,8 @@ def test_token_signed_too_long_ago_is_expired(app, client, mailed, monkeypatch):
     page = client.get(f"/f/{token}")
     assert page.status_code == 410
     assert 'name="nps"' not in page.text
-    assert "/renew" in page.text
+    # signed before the request's current link was issued: an older link, which may not ask for a successor
+    assert "/renew" not in page.text
     assert_private(page)
     live = client.get(link_to(mailed, CANDIDATE))
     refused = client.post(f"/f/{token}", data={"csrf_token": csrf_token(live.text), **ANSWERS})

@@ -1219,3 +1219,209 @@ def test_gunicorn_access_log_never_holds_a_token(app, import_csv, runner, smtp_s
                        ("stderr", stderr_log.read_text())):
         for secret in secrets:
             assert secret not in text, f"a token in gunicorn's {name}"
+
+
+# --- round two (issue 15): query strings, caching, sign-in, start-up --------------------------
+
+BAD_QUERY_VALUES = [("position", "²"), ("position", "2147483648"), ("position", "-1"), ("position", "1e3"),
+                    ("from", "0000-01"), ("to", "9999-12"), ("from", "2026-13"), ("stage", "lunch"),
+                    ("page", "99999999999999999999"), ("page", "0"), ("page", "٣"), ("per_page", "10000")]
+
+
+def test_malformed_query_values_answer_400_on_every_staff_page(web, import_csv, runner, smtp_server, admin_client):
+    """Attack: type odd numbers and months into every filter. Each page answers 400 saying what is
+    expected, never a 500; a period that starts after it ends is a 400 that says so."""
+    import_and_send(import_csv, runner, [outcome_row()])
+    acme = company_named(ACME).id
+    db.session.rollback()
+    key = api_admin_key()
+    pages = {"dashboard": f"/companies/{acme}/dashboard", "aggregate": f"/companies/{acme}/export/aggregate.csv",
+             "comments": f"/companies/{acme}/export/comments.csv", "audit": "/admin/audit"}
+    filters = {"position", "from", "to", "stage"}
+    for name, path in pages.items():
+        for arg, value in BAD_QUERY_VALUES:
+            if (arg in filters) != (name != "audit") or arg == "per_page":
+                continue
+            response = admin_client.get(path, query_string={arg: value})
+            assert response.status_code == 400, (path, arg, value, response.status_code)
+            assert arg in response.text, (path, arg)
+    for arg, value in BAD_QUERY_VALUES:
+        if arg in ("page", "per_page"):
+            response = web.test_client().get("/api/v1/requests", query_string={arg: value},
+                                             headers={"Authorization": f"Bearer {key}"})
+            assert response.status_code == 400 and arg in json.dumps(response.get_json()["error"]), (arg, value)
+    backwards = admin_client.get(pages["dashboard"], query_string={"from": "2026-05", "to": "2026-02"})
+    assert backwards.status_code == 400 and "swap the two months" in backwards.text
+    fine = admin_client.get(pages["dashboard"], query_string={"from": "1970-01", "to": "9998-12", "position": ""})
+    assert fine.status_code == 200
+
+
+def test_signed_in_pages_and_api_answers_are_never_cached(web, import_csv, runner, smtp_server, admin_client):
+    """Attack: read the previous user's dashboard from a shared proxy cache or the browser's history.
+    Every signed-in page and every API answer (refusals too) says Cache-Control: no-store; the
+    public sign-in page may be cached as usual."""
+    import_and_send(import_csv, runner, [outcome_row()])
+    acme = company_named(ACME).id
+    db.session.rollback()
+    for path in ("/", f"/companies/{acme}/dashboard", f"/companies/{acme}/export/aggregate.csv", "/admin/audit"):
+        response = admin_client.get(path)
+        assert response.status_code in (200, 302), path
+        assert "no-store" in response.headers.get("Cache-Control", ""), path
+    anonymous = web.test_client()
+    for path in ("/api/v1/requests", "/api/v1/openapi.json"):
+        assert "no-store" in anonymous.get(path).headers.get("Cache-Control", ""), path
+    assert "no-store" not in anonymous.get("/login").headers.get("Cache-Control", "")
+
+
+def test_sign_ins_are_audited_without_the_password(web, make_user, sign_in):
+    """The audit log shows every sign-in and every failed attempt, with the address tried, and
+    never the password typed."""
+    make_user(ADMIN, "admin")
+    stranger = web.test_client()
+    page = stranger.get("/login")
+    wrong = stranger.post("/login", data={"csrf_token": csrf_token(page.text), "email": ADMIN,
+                                          "password": "guess-number-one"})
+    assert wrong.status_code == 401
+    admin = sign_in(ADMIN)
+    log = admin.get("/admin/audit").text
+    assert "sign-in failed" in log and "sign-in" in log.replace("sign-in failed", "")
+    assert "anonymous" in log and ADMIN in log
+    dump = " ".join(str(value) for row in db.session.execute(sa.text("SELECT * FROM audit_events")) for value in row)
+    assert "guess-number-one" not in dump and PASSWORD not in dump
+
+
+def test_sign_in_attempts_are_limited_per_account_whatever_the_client(web, make_app, make_user):
+    """Attack: try one account's password from many addresses (a botnet). Each client stays under its
+    own limit, yet the account's attempts run out at 20 an hour; another account is unaffected."""
+    make_user(ADMIN, "admin")
+    limited = checked(make_app(RATELIMIT_ENABLED=True))
+
+    def attempt(number: int, email: str = ADMIN) -> int:
+        client = limited.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"198.51.{number // 250}.{number % 250 + 1}"
+        page = client.get("/login")
+        return client.post("/login", data={"csrf_token": csrf_token(page.text), "email": email,
+                                           "password": "not the password"}).status_code
+
+    statuses = [attempt(number) for number in range(20)]
+    assert statuses == [401] * 20
+    assert attempt(20) == 429
+    assert attempt(21, email=" Admin@Feedback.example ") == 429  # the same account, written otherwise
+    assert attempt(22, email="someone.else@feedback.example") == 401
+
+
+def test_several_workers_without_shared_rate_limit_storage_refuse_to_start(database_url, tmp_path):
+    """Rate limits must hold as configured: gunicorn with two workers and per-process (memory://)
+    counters refuses to start and says why; with REDIS_URL, or one worker, it starts."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("FLASK_DEBUG", "REDIS_URL", "RATELIMIT_ENABLED", "WEB_CONCURRENCY")}
+    env |= {"SECRET_KEY": "k" * 40, "DATABASE_URL": database_url, "WEB_CONCURRENCY": "2"}
+    refused = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind",
+                              f"127.0.0.1:{free_port()}", "wsgi:app"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "REDIS_URL" in refused.stderr and "2 workers" in refused.stderr, refused.stderr
+    for extra in ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, {"WEB_CONCURRENCY": "1"}, {"RATELIMIT_ENABLED": "false"}):
+        for name, value in {**env, **extra}.items():
+            os.environ[name] = value
+        try:
+            assert feedback_config.rate_limit_storage_problem(int(os.environ["WEB_CONCURRENCY"])) is None, extra
+        finally:
+            for name in extra:
+                os.environ.pop(name, None)
+
+
+def test_production_warns_about_an_http_base_url_and_a_localhost_sender(monkeypatch, database_url, caplog):
+    """RFC 8058 one-click unsubscribe needs HTTPS, and mail from feedback@localhost is junked: a
+    production start with either says so in the log; https and a real domain start quietly."""
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SECRET_KEY", "w" * 40)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://feedback.example.com")
+    monkeypatch.delenv("MAIL_DEFAULT_SENDER", raising=False)
+    with caplog.at_level("WARNING", logger="feedback.config"):
+        feedback.create_app(feedback_config.Config())
+    warned = " ".join(record.getMessage() for record in caplog.records)
+    assert "not https" in warned and "RFC 8058" in warned and "localhost" in warned
+    caplog.clear()
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://feedback.example.com")
+    monkeypatch.setenv("MAIL_DEFAULT_SENDER", "Feedback <feedback@example.com>")
+    with caplog.at_level("WARNING", logger="feedback.config"):
+        feedback.create_app(feedback_config.Config())
+    assert not [record for record in caplog.records if record.name == "feedback.config"]
+
+
+@pytest.mark.parametrize("typed", ["not an address", "ana@", "@example.org", "ana silva@example.org"])
+def test_asking_for_a_view_link_with_a_non_address_is_a_form_error(web, typed):
+    """/me with something that is not an e-mail address says so (400, the field marked), instead of
+    'check your inbox' for a message that can never arrive."""
+    client = web.test_client()
+    page = client.get("/me")
+    response = client.post("/me", data={"csrf_token": csrf_token(page.text), "email": typed})
+    assert response.status_code == 400
+    assert "Enter your e-mail address" in response.text
+    assert "inbox" not in response.text.lower()
+
+
+def test_only_the_newest_link_may_ask_for_a_successor(web, import_csv, runner, smtp_server):
+    """Attack: keep an old, replaced link and ask for a fresh one every so often, each time killing
+    the link the person is using and mailing them again. The replaced link's page offers nothing
+    to ask for, its renew POST queues nothing, and the newest link keeps working."""
+    from datetime import timedelta
+
+    import_and_send(import_csv, runner, [outcome_row(outcome="withdrew", company_contact_email="")])
+    first = link_of(smtp_server, "ana.silva@example.org")
+    request = db.session.scalar(sa.select(FeedbackRequest).where(FeedbackRequest.audience == "candidate"))
+    request.link_issued_at -= timedelta(days=40)  # the first link expired
+    db.session.commit()
+    client = web.test_client()
+    while read_feedback_link_token(first.removeprefix("/f/")).signed_at.timestamp() + 1.01 > time.time():
+        time.sleep(0.02)  # link times have one-second resolution
+    assert client.post(f"{first}/renew", data={"csrf_token": any_csrf(client)}).status_code == 202
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+    newest = link_of(smtp_server, "ana.silva@example.org")
+    assert newest != first and client.get(newest).status_code == 200
+    mailed = len(smtp_server.messages)
+
+    replaced = client.get(first)
+    assert replaced.status_code == 410 and "was replaced" in replaced.text
+    assert "/renew" not in replaced.text
+    time.sleep(1.05)
+    assert client.post(f"{first}/renew", data={"csrf_token": any_csrf(client)}).status_code == 202
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.kind == "fresh_link", OutboxMessage.status == "queued")) == 0
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+    assert len(smtp_server.messages) == mailed
+    assert client.get(newest).status_code == 200
+
+
+def test_an_advice_decision_stands_unless_an_admin_reopens_it(web, import_csv, runner, smtp_server, sign_in):
+    """Attack: approve, withhold, approve again the same advice (a recruiter flipping what a candidate
+    sees). The second decision is a 409 and changes nothing; only an admin can reopen it (a recruiter
+    gets 403), after which it can be decided again; each step is in the audit log."""
+    world = build_world(web, import_csv, runner, smtp_server)
+    recruiter, admin = sign_in(RECRUITER), sign_in(ADMIN)
+    path = f"/recruiter/reviews/{world.review_id}"
+
+    def decide(client, decision: str):
+        return client.post(path, data={"csrf_token": any_csrf(client), f"r{world.review_id}-decision": decision})
+
+    def status() -> str:
+        db.session.rollback()
+        return db.session.get(AdviceReview, world.review_id).status
+
+    assert decide(recruiter, "withhold").status_code == 302 and status() == "withheld"
+    again = decide(recruiter, "approve")
+    assert again.status_code == 409 and "admin reopens" in again.text
+    assert status() == "withheld"
+    reopen = f"{path}/reopen"
+    assert recruiter.post(reopen, data={"csrf_token": any_csrf(recruiter)}).status_code == 403
+    listing = admin.get("/recruiter/reviews").text
+    assert f'action="{reopen}"' in listing
+    assert admin.post(reopen, data={"csrf_token": any_csrf(admin)}).status_code == 302 and status() == "pending"
+    assert admin.post(reopen, data={"csrf_token": any_csrf(admin)}).status_code == 409
+    assert decide(recruiter, "approve").status_code == 302 and status() == "approved"
+    actions = list(db.session.scalars(sa.text("SELECT action FROM audit_events WHERE action LIKE 'advice%' ORDER BY id")))
+    assert actions == ["advice reviewed", "advice reopened", "advice reviewed"]
+    assert "advice reopened" in admin.get("/admin/audit").text

@@ -7,6 +7,7 @@ from flask import render_template, request
 from ..access import roles_required
 from ..extensions import db
 from ..models import AuditEvent
+from ..query_args import page_arg
 from . import bp
 
 PAGE_SIZE = 100
@@ -16,7 +17,7 @@ PAGE_SIZE = 100
 @roles_required("admin")
 def audit():
     """The newest audit events first, filterable by action."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg(request.args)
     action = request.args.get("action", "").strip()
     query = sa.select(AuditEvent)
     if action:

@@ -13,6 +13,7 @@ from ..models import Application, Company, FeedbackRequest, OutboxMessage, Posit
 from ..queries.figures import snapshot
 from ..queries.filters import ResponseFilter
 from ..queries.reports import company_report
+from ..query_args import int_arg, page_arg
 from ..services.audit import record
 from ..services.imports import import_outcomes
 from ..services.outcomes_csv import restrict_to_companies
@@ -87,16 +88,6 @@ def _status_expression():
     )
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    # ASCII digits only: str.isdigit() also takes "²" (int() fails on it) and 5,000-digit numbers.
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 20) or not low <= int(raw) <= high:
-        abort(400, f"{name} must be a whole number from {low} to {high}.")
-    return int(raw)
-
-
 @bp.route("/requests")
 @key_required
 def list_requests():
@@ -110,8 +101,8 @@ def list_requests():
     status = request.args.get("status")
     if status is not None and status not in REQUEST_STATUSES:
         abort(400, f"status must be one of {', '.join(REQUEST_STATUSES)}.")
-    page = _int_arg("page", 1, 1, 1_000_000)
-    per_page = _int_arg("per_page", 50, 1, MAX_PER_PAGE)
+    page = page_arg(request.args)
+    per_page = int_arg(request.args, "per_page", 50, 1, MAX_PER_PAGE)
     status_expr = _status_expression().label("status")
     query = scope_to_companies(
         sa.select(FeedbackRequest, Application.application_ref, Company.name, Position.title, Application.stage,

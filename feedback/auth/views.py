@@ -7,7 +7,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..extensions import db, limiter
 from ..models import User
 from ..safety import safe_next_url
-from ..services.accounts import authenticate, end_sessions
+from ..services.accounts import audited_address, authenticate, end_sessions
+from ..services.audit import record
 from . import bp
 from .forms import LoginForm
 
@@ -19,10 +20,16 @@ def landing_url(user) -> str:
     return url_for("recruiter.overview")
 
 
+def _account_key() -> str:
+    """The account a sign-in names: its attempts are counted whichever client makes them."""
+    return "login:" + (request.form.get("email") or "").strip().lower()[:320]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+@limiter.limit("20 per hour", methods=["POST"], key_func=_account_key)
 def login():
-    """The sign-in form; one generic error whatever was wrong."""
+    """The sign-in form; one generic error whatever was wrong. Every attempt is audited (never the password)."""
     if current_user.is_authenticated:
         return redirect(landing_url(current_user))
     form = LoginForm()
@@ -30,12 +37,15 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
+            record("sign-in", target=user.email, by=user)
             db.session.commit()
             next_url = safe_next_url(request.args.get("next"))
             session.clear()  # a fresh session at login: nothing from before survives
             login_user(user)
             return redirect(next_url or landing_url(user))
         status = 401
+        record("sign-in failed", target=audited_address(form.email.data or ""), anonymous=True)
+        db.session.commit()
         form.password.data = ""
         flash("That e-mail address and password do not match an account.", "error")
     elif request.method == "POST":

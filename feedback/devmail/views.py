@@ -6,6 +6,7 @@ from flask import Response, abort, current_app, render_template, request
 
 from ..extensions import db
 from ..models import OutboxMessage
+from ..query_args import page_arg
 from . import bp
 
 PAGE_SIZE = 50
@@ -21,7 +22,7 @@ def dev_mode_only() -> None:
 @bp.route("/")
 def index():
     """The kept messages, newest first, filterable by recipient."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg(request.args)
     recipient = request.args.get("to", "").strip()
     query = sa.select(OutboxMessage).where(OutboxMessage.body_text.is_not(None))
     if recipient:

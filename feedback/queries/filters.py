@@ -6,15 +6,14 @@ a statement is built once per *shape* (which fields are set) and run with any fi
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from ..models import STAGES, Answer, Response
+from ..query_args import choice_arg, id_arg, month_range
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 Shape = frozenset[str]
 
 
@@ -33,13 +32,10 @@ class ResponseFilter:
 
     @classmethod
     def from_args(cls, company_id: int, args) -> ResponseFilter:
-        """Read the filter from query-string arguments, ignoring values that are not valid."""
-        stage = args.get("stage") if args.get("stage") in STAGES else None
-        position = args.get("position", "")
-        month_from = args.get("from") if MONTH.match(args.get("from", "")) else None
-        month_to = args.get("to") if MONTH.match(args.get("to", "")) else None
-        return cls(company_id=company_id, stage=stage, position_id=int(position) if position.isdigit() else None,
-                   month_from=month_from, month_to=month_to)
+        """Read the filter from query-string arguments; a malformed value is a 400 (query_args)."""
+        month_from, month_to = month_range(args)
+        return cls(company_id=company_id, stage=choice_arg(args, "stage", STAGES),
+                   position_id=id_arg(args, "position"), month_from=month_from, month_to=month_to)
 
     def with_(self, **changes) -> ResponseFilter:
         """A copy with some fields changed."""

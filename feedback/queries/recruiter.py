@@ -103,3 +103,10 @@ def pending_reviews(user: User) -> list[tuple[AdviceReview, str, str, str]]:
         AdviceReview.company_id, user,
     )
     return db.session.execute(query).all()
+
+
+def decided_reviews(limit: int = 20) -> list[tuple[AdviceReview, str]]:
+    """The latest decided advice of every company, for an admin to reopen: (review, company)."""
+    return db.session.execute(
+        sa.select(AdviceReview, Company.name).join(Company, Company.id == AdviceReview.company_id)
+        .where(AdviceReview.status != "pending").order_by(AdviceReview.reviewed_at.desc()).limit(limit)).all()

@@ -18,6 +18,10 @@ class CancelBatchForm(FlaskForm):
     """Cancel a batch's unsent e-mails (a button)."""
 
 
+class ReopenReviewForm(FlaskForm):
+    """Put decided advice back in the queue (a button, admins only)."""
+
+
 class ReviewForm(FlaskForm):
     decision = RadioField("Decision", choices=[SelectChoice("approve", "Approve"), SelectChoice("withhold", "Withhold")],
                           validators=[InputRequired("Choose approve or withhold.")])

@@ -8,11 +8,11 @@ from flask_login import current_user
 from ..access import batch_or_404, importable_company_names, roles_required, scope_to_companies
 from ..extensions import db
 from ..models import AdviceReview, ImportBatch
-from ..queries.recruiter import batch_funnel, company_overview, pending_reviews, recent_batches
+from ..queries.recruiter import batch_funnel, company_overview, decided_reviews, pending_reviews, recent_batches
 from ..services.audit import record
 from ..services.batches import cancel_unsent_mail
 from ..services.imports import import_outcomes
-from ..services.moderation import review_advice
+from ..services.moderation import AdviceAlreadyDecided, reopen_advice, review_advice
 from ..services.uploads import (
     discard_upload,
     read_upload_ticket,
@@ -23,7 +23,7 @@ from ..services.uploads import (
     validate_upload,
 )
 from . import bp
-from .forms import CancelBatchForm, ConfirmImportForm, ReviewForm, UploadForm
+from .forms import CancelBatchForm, ConfirmImportForm, ReopenReviewForm, ReviewForm, UploadForm
 
 STAFF = ("admin", "recruiter")
 
@@ -112,7 +112,27 @@ def reviews():
     """Advice companies wrote for candidates, waiting for review."""
     items = [(review, text, company, stage, ReviewForm(prefix=f"r{review.id}", text=text))
              for review, text, company, stage in pending_reviews(current_user)]
-    return render_template("recruiter/reviews.html", items=items)
+    decided = decided_reviews() if current_user.role == "admin" else []
+    return render_template("recruiter/reviews.html", items=items, decided=decided, reopen_form=ReopenReviewForm())
+
+
+@bp.route("/reviews/<int:review_id>/reopen", methods=["POST"])
+@roles_required("admin")
+def reopen_review(review_id: int):
+    """Put a decided piece of advice back in the queue (admins only)."""
+    found = db.session.get(AdviceReview, review_id)
+    if found is None:
+        abort(404)
+    if not ReopenReviewForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    if found.status == "pending":
+        abort(409, "This advice is waiting for a decision already.")
+    previous = found.status
+    reopen_advice(found)
+    record("advice reopened", target=f"review {found.id}", previous=previous)
+    db.session.commit()
+    flash("Advice reopened: it waits for a decision again.", "info")
+    return redirect(url_for("recruiter.reviews"))
 
 
 @bp.route("/reviews/<int:review_id>", methods=["POST"])
@@ -127,7 +147,10 @@ def review(review_id: int):
     if not form.validate_on_submit():
         flash("Choose approve or withhold.", "error")
         return redirect(url_for("recruiter.reviews"))
-    review_advice(found, form.decision.data, current_user, form.text.data)
+    try:
+        review_advice(found, form.decision.data, current_user, form.text.data)
+    except AdviceAlreadyDecided:
+        abort(409, f"This advice was already {found.status}; a decision stands unless an admin reopens it.")
     record("advice reviewed", target=f"review {found.id}", decision=form.decision.data,
            edited=bool(form.text.data and form.text.data.strip() != found.answer.text))
     db.session.commit()

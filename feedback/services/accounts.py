@@ -73,6 +73,13 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def audited_address(email: str) -> str:
+    """What a failed sign-in's audit row names: the login's address, or "unknown address" (an
+    address that is no login, an erased person's included, is not stored)."""
+    address = email.strip().lower()
+    return address if db.session.scalar(sa.select(User.id).where(User.email == address)) else "unknown address"
+
+
 def end_sessions(user: User) -> None:
     """Invalidate every session cookie issued to the user (logout). Flushes."""
     user.session_token = new_session_token()

@@ -25,10 +25,16 @@ def queue_advice_for_review(response_id: int, company_id: int) -> int | None:
                                                            status="pending").returning(AdviceReview.id))
 
 
+class AdviceAlreadyDecided(ValueError):
+    """The advice was approved or withheld already: a decision stands until an admin reopens it."""
+
+
 def review_advice(review: AdviceReview, decision: str, reviewer: User, edited_text: str | None = None) -> None:
-    """Approve (optionally edited) or withhold advice. Flushes."""
+    """Approve (optionally edited) or withhold pending advice; a decided one raises AdviceAlreadyDecided. Flushes."""
     if decision not in ("approve", "withhold"):
         raise ValueError(f"unknown decision {decision!r}")
+    if review.status != "pending":
+        raise AdviceAlreadyDecided(f"advice review {review.id} is already {review.status}")
     review.status = "approved" if decision == "approve" else "withheld"
     if decision == "approve":
         text = (edited_text or "").strip()
@@ -39,3 +45,12 @@ def review_advice(review: AdviceReview, decision: str, reviewer: User, edited_te
     review.reviewed_at = utcnow()
     db.session.flush()
     log.info("advice review %s %s by user %s", review.id, review.status, reviewer.id)
+
+
+def reopen_advice(review: AdviceReview) -> None:
+    """Put decided advice back in the queue (admins only, audited by the caller): nothing of it is
+    shown to the candidate until it is decided again. Flushes."""
+    review.status, review.released_text = "pending", None
+    review.reviewed_by_id = review.reviewed_at = None
+    db.session.flush()
+    log.info("advice review %s reopened", review.id)

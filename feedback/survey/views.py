@@ -83,8 +83,9 @@ def renew(token: str):
     """Ask for a fresh link for an expired one; the answer is the same whatever happened."""
     link, check = _load(token)
     replaced = check.signed_at < link.link_issued_at
-    # A live link is never replaced from outside: only a dead one can ask for a successor.
-    if RenewLinkForm().validate_on_submit() and (replaced or _expired(link, check)):
+    # Only the newest link, once expired, may ask for a successor: a live link is never replaced
+    # from outside, and whoever holds an old, replaced one cannot kill the one in use.
+    if RenewLinkForm().validate_on_submit() and not replaced and _expired(link, check):
         request_fresh_link(db.session.get(FeedbackRequest, link.id))
         db.session.commit()
     return render_template("survey/renewed.html"), 202
