@@ -56,7 +56,7 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool) -> None:
     Rows already imported are recognised and create nothing.
     """
     with open_outcomes(path) as stream:
-        report = summarise(check_outcomes(stream, today()))
+        report = summarise(check_outcomes(stream, today(), current_app.config["MAIL_SMTPUTF8"]))
     for problem in report.problems:
         click.echo(str(problem), err=True)
     invalid_rows = report.rows_read - report.valid_rows
@@ -73,7 +73,7 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool) -> None:
         return
 
     with open_outcomes(path) as stream, progress_bar(report.valid_rows, "Importing") as bar:
-        rows = (row for row, _problems in check_outcomes(stream, today()) if row is not None)
+        rows = (row for row, _problems in check_outcomes(stream, today(), current_app.config["MAIL_SMTPUTF8"]) if row is not None)
         summary = import_outcomes(rows, source=path.name, on_progress=bar.update if bar else None,
                                   rows_in_file=report.rows_read)
         record("import", target=f"batch {summary.batch_id}", source=path.name,

@@ -91,6 +91,9 @@ class Config:
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "feedback@localhost")
         self.MAIL_TIMEOUT_SECONDS = _number("MAIL_TIMEOUT_SECONDS", 30)
         self.MAIL_MAX_PER_SECOND = _number("MAIL_MAX_PER_SECOND", 0.0, float)
+        # Whether the SMTP server offers SMTPUTF8: without it an address with non-ASCII letters
+        # before the @ can never be sent, so the import refuses it with a line error.
+        self.MAIL_SMTPUTF8 = _flag("MAIL_SMTPUTF8", "false")
         # Flask-Mail would silently drop mail under TESTING; the tests talk to a real SMTP server.
         self.MAIL_SUPPRESS_SEND = False
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from conftest import ADMIN, csrf_token, links_in, outcome_row
+from conftest import ADMIN, csrf_token, links_in, outcome_row, store_unchecked_name
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -433,10 +433,11 @@ def test_snapshot_figures_are_rendered_once_escaped_and_move_with_the_snapshot(w
     that reuses them runs no GROUP BY). A new position shows in the filter at once."""
     hostile = f"QA {SCRIPT}"
     rows = [outcome_row(candidate_name=f"Snap {i}", candidate_email=f"snap{i}@example.org", stage="interview",
-                        position=hostile if i < 5 else "Data Analyst", outcome="withdrew",
+                        position="QA Hostile" if i < 5 else "Data Analyst", outcome="withdrew",
                         company_contact_email="", application_ref=f"SNAP-{i}")
             for i in range(10)]
     import_and_send(import_csv, runner, rows)
+    store_unchecked_name("QA Hostile", hostile)  # markup the import now refuses, stored before it did
     browser = web.test_client()
     for i in range(5):
         answer(browser, smtp_server, f"snap{i}@example.org", nps=9, communication=5)

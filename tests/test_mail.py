@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from conftest import SMTPServer, free_port, links_in, outcome_row
+from conftest import SMTPServer, free_port, links_in, outcome_row, store_unchecked_name
 
 from feedback.extensions import db
 from feedback.mail import OutgoingEmail, message_id
@@ -142,8 +142,9 @@ def test_unknown_unsubscribe_token_is_404(client):
 
 
 def test_candidate_name_is_escaped_in_html_and_verbatim_in_text(import_csv, runner, smtp_server):
-    name = "<b>Bold</b> & Co"
-    assert import_csv([outcome_row(candidate_name=name)]).exit_code == 0
+    name = "<b>Bold</b> & Co"  # refused by today's import; stored before it was
+    assert import_csv([outcome_row()]).exit_code == 0
+    store_unchecked_name("Ana Silva", name)
     assert send(runner).exit_code == 0
 
     for address in (CONTACT, CANDIDATE):
@@ -297,16 +298,19 @@ def test_non_ascii_names_and_markup_arrive_intact_in_headers_and_both_parts(impo
         assert all(value.isascii() for value in raw.values())  # non-ASCII only as RFC 2047 encoded words
 
 
-def test_a_tab_between_non_ascii_words_reaches_the_reader(import_csv, runner, smtp_server):
-    # a decoder drops the white space between two encoded words: it must be encoded with them
+def test_the_space_between_non_ascii_words_reaches_the_reader(import_csv, runner, smtp_server):
+    # a decoder drops the white space between two encoded words: it must be encoded with them (the
+    # import folds the tab and the spaces of a name to one space)
     assert import_csv([outcome_row(candidate_name="Zoë \t Ångström")]).exit_code == 0
     assert send(runner).exit_code == 0
     contact = message_to(smtp_server, CONTACT)
-    assert str(contact["Subject"]) == "Feedback for Zoë \t Ångström (QA Engineer)"
+    assert str(contact["Subject"]) == "Feedback for Zoë Ångström (QA Engineer)"
     assert dict(contact.raw_items())["Subject"].isascii()
 
 
-def test_a_non_ascii_local_part_goes_out_with_smtputf8_where_the_server_offers_it(import_csv, runner, smtp_server):
+def test_a_non_ascii_local_part_goes_out_with_smtputf8_where_the_server_offers_it(app, import_csv, runner,
+                                                                                  smtp_server):
+    app.config["MAIL_SMTPUTF8"] = True  # the operator says the server takes them
     assert import_csv([outcome_row(candidate_email="zoë@bücher.example", outcome="withdrew")]).exit_code == 0
     result = send(runner)
     assert result.exit_code == 0, result.output
@@ -318,7 +322,9 @@ def test_a_non_ascii_local_part_goes_out_with_smtputf8_where_the_server_offers_i
     assert "Acme Robotics" in text_part(message)
 
 
-def test_a_non_ascii_local_part_fails_clearly_where_the_server_has_no_smtputf8(make_app, import_csv, smtp_server):
+def test_a_non_ascii_local_part_fails_clearly_where_the_server_has_no_smtputf8(app, make_app, import_csv,
+                                                                               smtp_server):
+    app.config["MAIL_SMTPUTF8"] = True  # said wrongly: the server below does not offer SMTPUTF8
     rows = [outcome_row(candidate_email="zoë@example.org", outcome="withdrew", application_ref="ATS-1"),
             outcome_row(candidate_email="bo@example.org", outcome="withdrew", application_ref="ATS-2")]
     assert import_csv(rows).exit_code == 0
@@ -327,9 +333,9 @@ def test_a_non_ascii_local_part_fails_clearly_where_the_server_has_no_smtputf8(m
                                          port=ascii_server.port, enable_SMTPUTF8=False)
     ascii_server.start()
     try:
-        app = make_app(MAIL_PORT=ascii_server.port)
-        with app.app_context():
-            result = app.test_cli_runner().invoke(args=["feedback", "send"])
+        ascii_app = make_app(MAIL_PORT=ascii_server.port)
+        with ascii_app.app_context():
+            result = ascii_app.test_cli_runner().invoke(args=["feedback", "send"])
     finally:
         ascii_server.stop()
     assert result.exit_code == 1

@@ -103,9 +103,9 @@ def test_upload_preview_lists_every_problem_and_writes_nothing(runner, recruiter
     preview = upload(browser, BAD_CSV.read_bytes(), "outcomes-bad.csv")
     assert preview.status_code == 422
     problems = problems_on(preview.text)
-    assert [line for line, _column, _message in problems] == [3, 4, 5, 6, 7, 8, 9]
+    assert [line for line, _column, _message in problems] == [3, 4, 5, 6, 7, 8, 9, 11]
     assert [(f"line {line}", column, message) for line, column, message in problems] == cli_problems
-    assert "7 problems: nothing was imported." in preview.text
+    assert "8 problems: nothing was imported." in preview.text
     assert "/recruiter/upload/confirm" not in preview.text  # no way to import it
     assert counts() == before
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
+import hmac
 import html
 import io
 import json
@@ -28,7 +30,18 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import ADMIN, HEADER, PASSWORD, ROOT, company_named, csrf_token, free_port, links_in, outcome_row
+from conftest import (
+    ADMIN,
+    HEADER,
+    PASSWORD,
+    ROOT,
+    company_named,
+    csrf_token,
+    free_port,
+    links_in,
+    outcome_row,
+    store_unchecked_name,
+)
 from flask import url_for
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -391,10 +404,11 @@ def test_security_headers_on_every_kind_of_response(web, make_app, import_csv, r
 def test_dev_mailbox_html_part_is_sandboxed(app, make_app, write_csv, smtp_server):
     """The one relaxed CSP (inline styles of the e-mail's HTML part) is dev-only and still forbids scripts."""
     dev = checked(make_app(DEV_MAILBOX=True))
-    path = write_csv([outcome_row(candidate_name=SCRIPT)])
+    path = write_csv([outcome_row()])
     with dev.app_context():
         runner = dev.test_cli_runner()
         assert runner.invoke(args=["feedback", "import", str(path)]).exit_code == 0
+        store_unchecked_name("Ana Silva", SCRIPT)
         assert runner.invoke(args=["feedback", "send"]).exit_code == 0
     db.session.rollback()
     message_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.to_address == CONTACT))
@@ -956,16 +970,20 @@ def test_fuzz_json_api_outcomes_never_fails(web):
 # --- escaping ---------------------------------------------------------------------------------
 
 def test_script_in_a_candidate_name_is_escaped_in_the_contacts_html_emails(import_csv, runner, smtp_server):
-    """Attack: a candidate name (from the ATS export) carrying markup, in the contact's single e-mail and in
-    a digest listing several candidates. The HTML parts show it as text; the plain parts carry it verbatim."""
-    import_and_send(import_csv, runner, [
-        outcome_row(candidate_name=SCRIPT, candidate_email="s1@example.org", application_ref="X-1",
+    """Attack: a candidate name carrying markup (stored before the import refused it), in the contact's single
+    e-mail and in a digest listing several candidates. The HTML parts show it as text; the plain parts
+    carry it verbatim."""
+    assert import_csv([
+        outcome_row(candidate_name="Script Name", candidate_email="s1@example.org", application_ref="X-1",
                     company_contact_email="single@acme-robotics.example.com"),
-        outcome_row(candidate_name=SCRIPT, candidate_email="s2@example.org", application_ref="X-2",
+        outcome_row(candidate_name="Script Name", candidate_email="s2@example.org", application_ref="X-2",
                     company_contact_email="digest@acme-robotics.example.com"),
-        outcome_row(candidate_name=IMG, candidate_email="s3@example.org", application_ref="X-3",
+        outcome_row(candidate_name="Image Name", candidate_email="s3@example.org", application_ref="X-3",
                     company_contact_email="digest@acme-robotics.example.com"),
-    ])
+    ]).exit_code == 0
+    store_unchecked_name("Script Name", SCRIPT)
+    store_unchecked_name("Image Name", IMG)
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
     for contact in ("single@acme-robotics.example.com", "digest@acme-robotics.example.com"):
         (message,) = messages_to(smtp_server, contact)
         body = html_part(message)
@@ -981,10 +999,11 @@ def test_script_in_a_candidate_name_is_escaped_in_the_contacts_html_emails(impor
 
 def test_script_is_escaped_in_the_dev_mailbox(app, make_app, write_csv, smtp_server):
     dev = checked(make_app(DEV_MAILBOX=True))
-    path = write_csv([outcome_row(candidate_name=SCRIPT, company=f"Evil {IMG} Corp")])
+    path = write_csv([outcome_row(company=f"Evil {IMG} Corp")])
     with dev.app_context():
         runner = dev.test_cli_runner()
         assert runner.invoke(args=["feedback", "import", str(path)]).exit_code == 0
+        store_unchecked_name("Ana Silva", SCRIPT)
         assert runner.invoke(args=["feedback", "send"]).exit_code == 0
     client = dev.test_client()
     index = client.get("/dev/mailbox/")
@@ -1006,10 +1025,12 @@ def test_markup_in_free_text_and_names_is_escaped_on_every_page(web, import_csv,
     and the audit log."""
     evil_company = f"Evil {SCRIPT} Corp"
     advice = f"Learn more. {SCRIPT}{IMG}</textarea><script>alert(3)</script>"
-    import_and_send(import_csv, runner, [
-        outcome_row(candidate_name=f"Eve {IMG}", candidate_email="eve@example.org", company=evil_company,
+    assert import_csv([
+        outcome_row(candidate_name="Eve", candidate_email="eve@example.org", company=evil_company,
                     company_contact_email="hm@evil.example.com", application_ref="E-1"),
-    ])
+    ]).exit_code == 0
+    store_unchecked_name("Eve", f"Eve {IMG}")  # stored before the import refused markup in a name
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
     browser = web.test_client()
     contact_link = link_of(smtp_server, "hm@evil.example.com")
     candidate_link = link_of(smtp_server, "eve@example.org")
@@ -1425,3 +1446,82 @@ def test_an_advice_decision_stands_unless_an_admin_reopens_it(web, import_csv, r
     actions = list(db.session.scalars(sa.text("SELECT action FROM audit_events WHERE action LIKE 'advice%' ORDER BY id")))
     assert actions == ["advice reviewed", "advice reopened", "advice reviewed"]
     assert "advice reopened" in admin.get("/admin/audit").text
+
+
+# --- text that reaches e-mail headers, and names that carry a message (items 10 and 17) -------
+
+CONTROL_CHARACTERS = ["\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9b", "\u2028", "\u202e", "\u2066"]
+MESSAGES_IN_NAMES = ["URGENT: verify at https://evil.example/login", "Go to www.evil.example now",
+                     "Call support@evil.example", "<a href=x>Ana</a>", "Ana &#60;b&#62;", "sign in at bank.com"]
+NAMES_THAT_STAY = ["Zoë Ñúñez", "O'Brien-Smith", "Dr. J. R. Tolkien", "Node.js / ASP.NET Developer", "R&D Engineer"]
+UNMAILABLE = ["=?utf-8?q?Support?=@example.org", "zoë@example.org"]
+
+
+def hostile_rows() -> list[dict]:
+    rows = [outcome_row(candidate_name=f"Ana{char}Silva", candidate_email=f"c{i}@example.org",
+                        application_ref=f"CC-{i}") for i, char in enumerate(CONTROL_CHARACTERS)]
+    rows += [outcome_row(position=f"QA{char}Engineer", candidate_email=f"p{i}@example.org",
+                         application_ref=f"CP-{i}") for i, char in enumerate(CONTROL_CHARACTERS)]
+    rows += [outcome_row(**{field: text, "candidate_email": f"m{i}{field[0]}@example.org",
+                            "application_ref": f"M-{i}-{field}"})
+             for i, text in enumerate(MESSAGES_IN_NAMES) for field in ("candidate_name", "position")]
+    rows += [outcome_row(candidate_email=address, application_ref=f"U-{i}") for i, address in enumerate(UNMAILABLE)]
+    rows += [outcome_row(company_contact_email=UNMAILABLE[0], application_ref="U-contact")]
+    return rows
+
+
+def test_control_characters_links_and_unmailable_addresses_are_line_errors_everywhere(
+        web, make_app, runner, write_csv, smtp_server, make_user, sign_in):
+    """Attack: control characters (VT, FF, ESC, DEL, C1, separators, bidi overrides) in names and positions,
+    a phishing message or markup in a person or role field, and addresses no mail system can carry,
+    through the CSV import, the upload, the JSON API and the webhook. Each is a line error naming the
+    column; the names of real people and roles still pass; nothing is stored or queued."""
+    rows = hostile_rows()
+    result = runner.invoke(args=["feedback", "import", str(write_csv(rows))])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("line ")]
+    assert len(errors) == len(rows), result.stderr
+    for line in errors[:len(CONTROL_CHARACTERS)]:
+        assert ": candidate_name: must not contain a control character" in line
+    assert sum("without a link, an e-mail address or markup" in line for line in errors) == 2 * len(MESSAGES_IN_NAMES)
+    assert "encoded word" in errors[-3] and "non-ASCII letters before the @" in errors[-2]
+    assert ": company_contact_email: " in errors[-1]
+    assert count(Candidate) == 0 and count(OutboxMessage) == 0
+
+    kept = [outcome_row(candidate_name=name, position=name, candidate_email=f"k{i}@example.org",
+                        application_ref=f"K-{i}") for i, name in enumerate(NAMES_THAT_STAY)]
+    kept.append(outcome_row(candidate_name="Ana\t \tSilva", application_ref="K-tab"))
+    assert runner.invoke(args=["feedback", "import", str(write_csv(kept))]).exit_code == 0
+    db.session.rollback()
+    assert set(db.session.scalars(sa.select(Candidate.name))) == {*NAMES_THAT_STAY, "Ana Silva"}
+
+    make_user(RECRUITER, "recruiter", ACME)
+    recruiter = sign_in(RECRUITER)
+    preview = recruiter.post("/recruiter/upload", data={
+        "csrf_token": any_csrf(recruiter), "file": (io.BytesIO(csv_bytes(rows)), "hostile.csv")})
+    assert preview.status_code == 422 and "must not contain a control character" in preview.text
+    assert "without a link, an e-mail address or markup" in preview.text
+
+    keys = runner.invoke(args=["feedback", "keys", "create", RECRUITER])
+    assert keys.exit_code == 0, keys.output
+    api = web.test_client()
+    answered = api.post("/api/v1/outcomes", json={"outcomes": rows},
+                        headers={"Authorization": f"Bearer {keys.stdout.strip()}"})
+    assert answered.status_code == 422
+    assert len({error["index"] for error in answered.get_json()["errors"]}) == len(rows)
+
+    secret = "whsec-hostile-0123456789"
+    hook = make_app(WEBHOOK_SECRET=secret).test_client()
+    for index, name in enumerate(["Ana\x1b[2JSilva", MESSAGES_IN_NAMES[0]]):
+        body = json.dumps({"event": "candidate.rejected", "occurred_at": "2026-10-02T10:00:00Z", "application": {
+            "id": f"WH-{index}", "stage": "interview", "job": {"title": "QA Engineer"}, "company": {"name": ACME},
+            "candidate": {"name": name, "email": "wh@example.org"},
+            "rejected_by": {"email": CONTACT}}}).encode()
+        stamp = str(int(time.time()))
+        signature = "sha256=" + hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        delivered = hook.post("/api/v1/webhooks/outcome", data=body, content_type="application/json",
+                              headers={"X-Feedback-Timestamp": stamp, "X-Feedback-Signature": signature})
+        assert delivered.status_code == 422, delivered.text
+        assert delivered.get_json()["errors"][0]["field"] == "candidate_name"
+    db.session.rollback()
+    assert count(Candidate) == len(kept)  # the kept rows only

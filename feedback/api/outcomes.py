@@ -1,6 +1,8 @@
 """Outcomes sent as JSON: the same validation and import as the CSV (services/outcomes_csv.py)."""
 from __future__ import annotations
 
+from flask import current_app
+
 from ..services.outcomes_csv import COLUMNS, Problem, check_records
 from ..timeutil import today
 
@@ -46,7 +48,7 @@ def check_items(items: list):
         record, problems = _record(item)
         problems = [Problem(index, p.column, p.message) for p in problems]
         triples.append((index, None if problems else record, problems))
-    return check_records(triples, today(), unit="item")
+    return check_records(triples, today(), unit="item", smtputf8=current_app.config["MAIL_SMTPUTF8"])
 
 
 def problem_json(problem: Problem) -> dict:

@@ -17,6 +17,7 @@ from email_validator import EmailNotValidError
 
 from ..models import OUTCOMES, STAGES
 from ..names import fold, normalise_address
+from ..text_rules import invisible_problem, mailable_problem, person_or_role_problem
 
 REQUIRED_COLUMNS = ("candidate_name", "candidate_email", "company", "position", "stage", "outcome", "decided_on")
 OPTIONAL_COLUMNS = ("company_contact_email", "application_ref")
@@ -29,7 +30,9 @@ MAX_LENGTHS = {
     "position": 200,
     "application_ref": 200,
 }
-FORBIDDEN_CHARACTERS = re.compile(r"[\r\n\x00]")
+PERSON_AND_ROLE_COLUMNS = ("candidate_name", "position")
+ADDRESS_COLUMNS = ("candidate_email", "company_contact_email")
+FOLDED_COLUMNS = ("candidate_name", "company", "position")
 _SHORTEST_LIMIT = min(MAX_LENGTHS.values())
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -80,8 +83,11 @@ def _sniff_delimiter(header_line: str) -> str:
 
 
 def _check_value(line: int, column: str, value: str, problems: list[Problem]) -> bool:
-    if FORBIDDEN_CHARACTERS.search(value):
-        problems.append(Problem(line, column, "must not contain a line break or a NUL character"))
+    problem = invisible_problem(value)
+    if problem is None and column in PERSON_AND_ROLE_COLUMNS:
+        problem = person_or_role_problem(value)
+    if problem:
+        problems.append(Problem(line, column, problem))
         return False
     limit = MAX_LENGTHS.get(column)
     if limit and len(value) > limit:
@@ -90,12 +96,17 @@ def _check_value(line: int, column: str, value: str, problems: list[Problem]) ->
     return True
 
 
-def _address(line: int, column: str, value: str, problems: list[Problem]) -> str | None:
+def _address(line: int, column: str, value: str, smtputf8: bool, problems: list[Problem]) -> str | None:
     try:
-        return normalise_address(value)
+        address = normalise_address(value)
     except EmailNotValidError as exc:
         problems.append(Problem(line, column, f"{value!r} is not a valid e-mail address ({exc})"))
         return None
+    problem = mailable_problem(address, smtputf8)
+    if problem:
+        problems.append(Problem(line, column, f"{value!r} {problem}"))
+        return None
+    return address
 
 
 def _decided_on(line: int, value: str, today: date, problems: list[Problem]) -> date | None:
@@ -112,28 +123,31 @@ def _decided_on(line: int, value: str, today: date, problems: list[Problem]) -> 
     return parsed
 
 
-def validate_record(line: int, record: dict[str, str], today: date) -> tuple[OutcomeRow | None, list[Problem]]:
-    """Check one record (column -> raw text); return the row or the problems found in it."""
+def validate_record(line: int, record: dict[str, str], today: date,
+                    smtputf8: bool = False) -> tuple[OutcomeRow | None, list[Problem]]:
+    """Check one record (column -> raw text); return the row or the problems found in it.
+
+    ``smtputf8``: the mail server takes addresses with non-ASCII letters before the @.
+    """
     problems: list[Problem] = []
     values: dict[str, str] = {}
     texts = [(column, (record.get(column) or "").strip()) for column in COLUMNS]
-    # One search over the whole row: only a row with a forbidden character, or a value longer than
-    # the shortest limit, needs _check_value's look at each value.
-    suspect = FORBIDDEN_CHARACTERS.search("".join([value for _column, value in texts])) is not None
+    # One search over the whole row: only a row with a control character, a value past the shortest
+    # limit, or a person or role field needs _check_value's look at the value.
+    suspect = invisible_problem("".join([value for _column, value in texts])) is not None
     for column, value in texts:
         if value:
-            if (suspect or len(value) > _SHORTEST_LIMIT) and not _check_value(line, column, value, problems):
+            if ((suspect or column in PERSON_AND_ROLE_COLUMNS or len(value) > _SHORTEST_LIMIT)
+                    and not _check_value(line, column, value, problems)):
                 continue
         elif column in REQUIRED_COLUMNS:
             problems.append(Problem(line, column, "is required"))
             continue
-        values[column] = value
+        # names, companies and positions: a run of spaces and tabs is one space
+        values[column] = " ".join(value.split()) if column in FOLDED_COLUMNS else value
 
-    candidate_email = contact_email = None
-    if values.get("candidate_email"):
-        candidate_email = _address(line, "candidate_email", values["candidate_email"], problems)
-    if values.get("company_contact_email"):
-        contact_email = _address(line, "company_contact_email", values["company_contact_email"], problems)
+    addresses = {column: _address(line, column, values[column], smtputf8, problems)
+                 for column in ADDRESS_COLUMNS if values.get(column)}
     stage = values.get("stage", "").lower()
     if stage and stage not in STAGES:
         problems.append(Problem(line, "stage", f"unknown stage {values['stage']!r}; use one of {', '.join(STAGES)}"))
@@ -152,10 +166,10 @@ def validate_record(line: int, record: dict[str, str], today: date) -> tuple[Out
         OutcomeRow(
             line=line,
             candidate_name=values["candidate_name"],
-            candidate_email=candidate_email,
-            company=" ".join(values["company"].split()),
-            company_contact_email=contact_email,
-            position=" ".join(values["position"].split()),
+            candidate_email=addresses["candidate_email"],
+            company=values["company"],
+            company_contact_email=addresses.get("company_contact_email"),
+            position=values["position"],
             stage=stage,
             outcome=outcome,
             decided_on=decided_on,
@@ -226,7 +240,8 @@ def _identity_digest(identity: tuple) -> bytes:
 
 
 def check_records(
-    records: Iterable[tuple[int, dict[str, str] | None, list[Problem]]], today: date, unit: str = "line"
+    records: Iterable[tuple[int, dict[str, str] | None, list[Problem]]], today: date, unit: str = "line",
+    smtputf8: bool = False,
 ) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:
     """Validate (line, record, problems) triples in order: each row, then repeats within the input.
 
@@ -238,7 +253,7 @@ def check_records(
         if record is None:
             yield None, problems
             continue
-        row, problems = validate_record(line, record, today)
+        row, problems = validate_record(line, record, today, smtputf8)
         if row is None:
             yield None, problems
             continue
@@ -262,9 +277,10 @@ def restrict_to_companies(
             yield row, problems
 
 
-def check_outcomes(stream: TextIO, today: date) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:
+def check_outcomes(stream: TextIO, today: date,
+                   smtputf8: bool = False) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:
     """Validate an outcomes CSV row by row, in file order (see check_records)."""
-    return check_records(read_records(stream), today)
+    return check_records(read_records(stream), today, smtputf8=smtputf8)
 
 
 @dataclass

@@ -65,7 +65,7 @@ def read_upload_ticket(ticket: str, user_id: int) -> str | None:
 def scoped_results(path: Path, allowed_companies: set[str] | None):
     """Validation results of a stored upload, plus a problem for every company outside the user's scope."""
     with path.open("r", encoding="utf-8-sig", newline="") as stream:
-        yield from restrict_to_companies(check_outcomes(stream, today()), allowed_companies)
+        yield from restrict_to_companies(check_outcomes(stream, today(), current_app.config["MAIL_SMTPUTF8"]), allowed_companies)
 
 
 def validate_upload(path: Path, allowed_companies: set[str] | None) -> ValidationReport:
