@@ -4,13 +4,33 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from urllib.parse import unquote
 
 TOKEN_PATH = re.compile(r"/(f|u|me/view)/[^\s/?\"']+")
+# What itsdangerous signs: payload.timestamp.signature, in URL-safe base64 (every link token).
+SIGNED_TOKEN = re.compile(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{20,}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _decoded(text: str) -> str:
+    """``text`` with percent-escapes undone as a server undoes them (twice over, for good measure),
+    control characters shown as escapes so that a decoded %0A cannot start a forged log line."""
+    for _ in range(2):
+        if "%" not in text:
+            break
+        text = unquote(text)
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def redact(text: str) -> str:
-    """Replace the token in any /f/…, /u/… or /me/view/… path by ``[token]``."""
-    return TOKEN_PATH.sub(lambda match: f"/{match.group(1)}/[token]", text)
+    """Replace every link token by ``[token]``: in /f/…, /u/… or /me/view/… paths however they are
+    percent-encoded ("/%66/…", "/f%2F…"), and anything shaped like a signed token anywhere."""
+    if "%" in text:
+        decoded = _decoded(text)
+        if TOKEN_PATH.search(decoded) or SIGNED_TOKEN.search(decoded):
+            text = decoded
+    text = TOKEN_PATH.sub(lambda match: f"/{match.group(1)}/[token]", text)
+    return SIGNED_TOKEN.sub("[token]", text)
 
 
 class TokenRedactingFilter(logging.Filter):
@@ -23,7 +43,7 @@ class TokenRedactingFilter(logging.Filter):
             record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
         elif isinstance(record.args, dict):
             changed = {key: redact(value) for key, value in record.args.items()
-                       if isinstance(value, str) and TOKEN_PATH.search(value)}
+                       if isinstance(value, str) and redact(value) != value}
             if changed:  # a copy of the same mapping type (gunicorn's atoms print a missing one as "-")
                 record.args = copy.copy(record.args)
                 record.args.update(changed)

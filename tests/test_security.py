@@ -1192,8 +1192,8 @@ ACCESS_FORMAT = ('%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
 def test_gunicorn_access_log_never_holds_a_token(app, import_csv, runner, smtp_server, database_url, tmp_path):
     """Attack: read the tokens from the server's logs. A real gunicorn with gunicorn.conf.py serves /f/, /u/
-    and /me/view/ URLs (good and tampered tokens, a query string, a token in Referer); its access log
-    shows /f/[token] and never a token, nor do its error log and stderr."""
+    and /me/view/ URLs (good and tampered tokens, a query string, a token in Referer, paths and tokens
+    percent-encoded); its access log shows /f/[token] and never a token, nor do its error log and stderr."""
     import_and_send(import_csv, runner, [outcome_row()])
     link = link_of(smtp_server, "ana.silva@example.org")
     token = link.removeprefix("/f/")
@@ -1201,6 +1201,8 @@ def test_gunicorn_access_log_never_holds_a_token(app, import_csv, runner, smtp_s
     candidate_id = db.session.scalar(sa.select(Candidate.id))
     view = f"/me/view/{candidate_view_token(candidate_id)}"
     secrets = [token, unsubscribe.removeprefix("/u/"), view.removeprefix("/me/view/"), token[:-3] + "AAA"]
+    encoded_token = "".join(f"%{ord(char):02X}" for char in token)
+    secrets += [encoded_token, token[-12:], encoded_token[-30:]]
     db.session.rollback()
     db.session.remove()
 
@@ -1226,6 +1228,10 @@ def test_gunicorn_access_log_never_holds_a_token(app, import_csv, runner, smtp_s
             assert fetch(f"{base}{link}/renew", method="POST") == 400
             assert fetch(base + "/", headers={"Referer": f"{PUBLIC_BASE}{link}"}) == 200
             assert fetch(base + "/static/app.css", headers={"Referer": f"{PUBLIC_BASE}{view}"}) == 200
+            # the same live link, percent-encoded three ways: the server decodes the path, so must the log
+            assert fetch(f"{base}/%66/{token}") == 200
+            assert fetch(f"{base}/f%2F{token}") == 200
+            assert fetch(f"{base}/f/{encoded_token}") == 200
         finally:
             process.terminate()
             process.wait(timeout=30)
