@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+from .models import AppKey
 
 FEEDBACK_LINK_SALT = "feedback.link.v1"
 UNSUBSCRIBE_SALT = "feedback.unsubscribe.v1"
@@ -68,31 +75,90 @@ def read_feedback_link_token(token: str) -> LinkCheck | None:
     return LinkCheck(request_id=payload, signed_at=signed_at, expired=expired)
 
 
-def address_hash(address: str, key: str | None = None) -> str:
-    """A keyed hash of an address: the suppression list never stores the address itself."""
-    secret = (key or current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(secret, b"suppression:" + address.strip().lower().encode(), hashlib.sha256).hexdigest()
+ADDRESS_KEY = "address"
+VERIFIER_PREFIX = "unsubscribe-verifier:"
 
 
-def address_hashes(address: str) -> list[str]:
-    """The address's hash under the current key and every fallback key (for look-ups)."""
-    return [address_hash(address, key) for key in reversed(_signing_keys())]
+def _app_keys() -> dict[str, str]:
+    """The service's own keys (models.AppKey), read once per app. The migration makes them; a database
+    made otherwise gets its address key on first use, in a transaction of its own (never rolled back
+    with the caller's work, so no hash is ever made under a key that then vanishes)."""
+    keys = current_app.extensions.get("feedback.app_keys")
+    if keys is None:
+        keys = dict(db.session.execute(sa.select(AppKey.name, AppKey.value)).all())
+        if ADDRESS_KEY not in keys:
+            try:
+                with db.engine.begin() as connection:
+                    connection.execute(sa.insert(AppKey).values(name=ADDRESS_KEY, value=secrets.token_hex(32)))
+            except IntegrityError:  # another process made it first
+                pass
+            keys = dict(db.session.execute(sa.select(AppKey.name, AppKey.value)).all())
+        current_app.extensions["feedback.app_keys"] = keys
+    return keys
+
+
+def address_hash(address: str) -> str:
+    """The hash the suppression list keeps of an address (never the address itself), under the
+    service's address key, which no rotation of SECRET_KEY changes."""
+    key = _app_keys()[ADDRESS_KEY].encode()
+    return hmac.new(key, b"suppression:" + address.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_address_hashes(address: str) -> list[str]:
+    """The address's hash as releases before the address key made it: under SECRET_KEY and each
+    fallback key (suppressions stored then, and not yet moved to the address key, are found so)."""
+    normalised = b"suppression:" + address.strip().lower().encode()
+    return [hmac.new(key.encode(), normalised, hashlib.sha256).hexdigest() for key in reversed(_signing_keys())]
+
+
+def _unsubscribe_mac(digest: str) -> str:
+    key = _app_keys()[ADDRESS_KEY].encode()
+    return hmac.new(key, b"unsubscribe:" + digest.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def unsubscribe_token(address: str) -> str:
-    """A token carrying only the address's keyed hash; unsubscribe links never expire."""
-    return _serializer(UNSUBSCRIBE_SALT).dumps(address_hash(address))
+    """``<address hash>.<mac>``, both under the address key: it names no address, never expires and
+    stays valid whatever happens to SECRET_KEY."""
+    digest = address_hash(address)
+    return f"{digest}.{_unsubscribe_mac(digest)}"
 
 
-def read_unsubscribe_token(token: str) -> str | None:
-    """The address hash an unsubscribe token carries, or None if it is not ours."""
-    try:
-        payload = _serializer(UNSUBSCRIBE_SALT).loads(token)
-    except (BadData, UnicodeError, ValueError):
+def unsubscribe_verifier(key: str) -> str:
+    """What verifies the unsubscribe links SECRET_KEY ``key`` signed: itsdangerous's derived key for the
+    unsubscribe salt (it signs nothing else: no session, no feedback link)."""
+    return URLSafeTimedSerializer(key, salt=UNSUBSCRIBE_SALT).make_signer(UNSUBSCRIBE_SALT).derive_key().hex()
+
+
+def _read_signed_unsubscribe_token(token: str) -> tuple[object, bool] | None:
+    """(payload, retired) of an unsubscribe link from before the address key: signed with a key of
+    SECRET_KEY and its fallbacks, or with a key since retired (kept as its verifier); else None."""
+    configured = [URLSafeTimedSerializer(key, salt=UNSUBSCRIBE_SALT).make_signer(UNSUBSCRIBE_SALT).derive_key()
+                  for key in _signing_keys()]
+    kept = [bytes.fromhex(value) for name, value in _app_keys().items() if name.startswith(VERIFIER_PREFIX)]
+    for keys, retired in ((configured, False), ([key for key in kept if key not in configured], True)):
+        if not keys:
+            continue
+        serializer = URLSafeTimedSerializer(keys, salt=UNSUBSCRIBE_SALT, signer_kwargs={"key_derivation": "none"})
+        try:
+            return serializer.loads(token), retired
+        except (BadData, UnicodeError, ValueError):
+            continue
+    return None
+
+
+def read_unsubscribe_token(token: str) -> tuple[str, bool] | None:
+    """(address hash, retired) for an unsubscribe token of ours, else None. ``retired``: the link was
+    signed with a SECRET_KEY no longer configured, so its hash (made under that key) matches nothing."""
+    digest, _, mac = token.partition(".")
+    if _HEX64.fullmatch(digest) and hmac.compare_digest(mac, _unsubscribe_mac(digest)):
+        return digest, False
+    found = _read_signed_unsubscribe_token(token)
+    if found is None or not isinstance(found[0], str) or not _HEX64.fullmatch(found[0]):
         return None
-    if not isinstance(payload, str) or len(payload) != 64:
-        return None
-    return payload
+    return found
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 CANDIDATE_VIEW_SALT = "feedback.candidate-view.v1"

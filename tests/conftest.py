@@ -30,7 +30,7 @@ from feedback.services.accounts import create_user
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = ROOT / "demo" / "outcomes-sample.csv"
 BAD_CSV = ROOT / "tests" / "data" / "outcomes-bad.csv"
-KEPT_TABLES = {"surveys", "questions", "alembic_version"}
+KEPT_TABLES = {"surveys", "questions", "alembic_version", "app_keys"}
 HEADER = ["candidate_name", "candidate_email", "company", "company_contact_email", "position", "stage",
           "outcome", "decided_on", "application_ref"]
 

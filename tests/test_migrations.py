@@ -1,6 +1,9 @@
 """The Alembic migrations build exactly the models' schema, and the schema enforces the model's rules."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -218,3 +221,29 @@ def rows_pointing_at_rebuilt_tables() -> dict[str, int]:
         "responses linked to their request": db.session.scalar(
             sa.select(sa.func.count()).select_from(Response).where(Response.request_id.is_not(None))),
     }
+
+
+def test_the_address_key_migration_carries_suppressions_past_the_secret_key(app, make_app, import_csv):
+    """c8e2f4a6b913: a suppression hashed under SECRET_KEY, of an address the database holds, is
+    re-hashed under the new address key, so it holds with none of today's keys configured; the
+    unsubscribe verifier of today's key is kept."""
+    from flask_migrate import downgrade
+
+    from feedback.services.suppressions import suppressed_addresses
+
+    assert import_csv([outcome_row(candidate_email="known@example.org", outcome="withdrew",
+                                   company_contact_email="")]).exit_code == 0
+    db.session.remove()
+    downgrade(revision="b7d4e9f2c613")
+    legacy = hmac.new(app.config["SECRET_KEY"].encode(), b"suppression:known@example.org", hashlib.sha256).hexdigest()
+    db.session.execute(sa.text("INSERT INTO suppressions (address_hash, reason, created_at) "
+                               "VALUES (:digest, 'unsubscribed', :now)"), {"digest": legacy, "now": utcnow()})
+    db.session.commit()
+    db.session.remove()
+    upgrade()
+    names = set(db.session.scalars(sa.text("SELECT name FROM app_keys")))
+    assert names == {"address", "unsubscribe-verifier:1"}
+    other = make_app(SECRET_KEY="a-key-that-never-hashed-anything-0123456789")
+    with other.app_context():
+        assert suppressed_addresses(["known@example.org", "new@example.org"]) == {"known@example.org"}
+        db.session.rollback()

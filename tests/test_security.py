@@ -578,11 +578,11 @@ def test_key_rotation_new_links_are_signed_with_the_current_key(app, make_app, w
         assert runner.invoke(args=["feedback", "send"]).exit_code == 0
     new_message = messages_to(smtp_server, "after@example.org")[-1]
     new_token = link_of(smtp_server, "after@example.org").removeprefix("/f/")
-    new_unsubscribe = unsubscribe_path(new_message).removeprefix("/u/")
-    for salt, signed in ((FEEDBACK_LINK_SALT, new_token), (UNSUBSCRIBE_SALT, new_unsubscribe)):
-        URLSafeTimedSerializer(key_b, salt=salt).loads(signed)  # signed with B...
-        with pytest.raises(BadSignature):
-            URLSafeTimedSerializer(key_a, salt=salt).loads(signed)  # ...not with A
+    URLSafeTimedSerializer(key_b, salt=FEEDBACK_LINK_SALT).loads(new_token)  # signed with B...
+    with pytest.raises(BadSignature):
+        URLSafeTimedSerializer(key_a, salt=FEEDBACK_LINK_SALT).loads(new_token)  # ...not with A
+    # (unsubscribe links are under the service's own address key: test_an_unsubscribe_holds_for_ever)
+    assert unsubscribe_path(new_message).startswith("/u/")
     assert only_b.test_client().get(f"/f/{new_token}").status_code == 200
 
     # a session started after the rotation is signed with B
@@ -1531,3 +1531,55 @@ def test_control_characters_links_and_unmailable_addresses_are_line_errors_every
         assert delivered.get_json()["errors"][0]["field"] == "candidate_name"
     db.session.rollback()
     assert count(Candidate) == len(kept)  # the kept rows only
+
+
+# --- promises that outlive a key (item 1) -----------------------------------------------------
+
+def test_an_unsubscribe_holds_for_ever_across_key_rotations(app, make_app, write_csv, smtp_server):
+    """Attack: rotate SECRET_KEY twice, so the key an unsubscribe was made under leaves the fallbacks.
+    The address stays unsubscribed and its one-click link keeps working; a link of the release before
+    (signed with a key since retired) still lets the person stop the mail, by typing the address; a
+    suppression stored under the old key is carried to the address key while that key is configured."""
+    old_key = app.config["SECRET_KEY"]  # the key configured when the migration ran
+    keys = [f"rotation-{n}-0123456789abcdef0123456789abcdef" for n in range(3)]
+
+    def run(flask_app, *rows: dict) -> None:
+        with flask_app.app_context():
+            runner = flask_app.test_cli_runner()
+            imported = runner.invoke(args=["feedback", "import", str(write_csv(list(rows)))])
+            assert imported.exit_code == 0, imported.output
+            assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+
+    def withdrew(address: str, ref: str) -> dict:
+        return outcome_row(candidate_email=address, outcome="withdrew", company_contact_email="", application_ref=ref)
+
+    def legacy_digest(address: str, key: str) -> str:  # how the release before hashed an address
+        return hmac.new(key.encode(), b"suppression:" + address.encode(), hashlib.sha256).hexdigest()
+
+    first = checked(make_app(SECRET_KEY=keys[0]))
+    run(first, withdrew("gone@example.org", "R-1"), withdrew("stays@example.org", "R-2"))
+    link = unsubscribe_path(messages_to(smtp_server, "gone@example.org")[-1])
+    assert first.test_client().post(link).status_code == 200
+    # from the release before: a suppression hashed under keys[0], and a link signed with the retired key
+    db.session.add(Suppression(address_hash=legacy_digest("carried@example.org", keys[0])))
+    db.session.commit()
+    old_link = "/u/" + URLSafeTimedSerializer(old_key, salt=UNSUBSCRIBE_SALT).dumps(
+        legacy_digest("typed@example.org", old_key))
+
+    overlap = checked(make_app(SECRET_KEY=keys[1], SECRET_KEY_FALLBACKS=[keys[0]]))
+    run(overlap, withdrew("carried@example.org", "R-3"))  # found under keys[0], carried to the address key
+    latest = checked(make_app(SECRET_KEY=keys[2], SECRET_KEY_FALLBACKS=[keys[1]]))
+    client = latest.test_client()
+    assert client.get(link).status_code == 200 and client.post(link).status_code == 200
+    asked = client.get(old_link)
+    assert asked.status_code == 200 and 'name="email"' in asked.text
+    assert client.post(old_link).status_code == 400  # a one-click POST cannot say which address
+    assert client.post(old_link, data={"csrf_token": csrf_token(asked.text),
+                                       "email": "Typed@Example.org"}).status_code == 200
+    for forged in (link[:-2] + ("00" if not link.endswith("00") else "11"), "/u/" + "0" * 64 + "." + "0" * 32,
+                   "/u/" + URLSafeTimedSerializer("not-our-key", salt=UNSUBSCRIBE_SALT).dumps("a" * 64)):
+        assert client.get(forged).status_code == 404, forged
+    mailed = len(smtp_server.messages)
+    run(latest, *[withdrew(address, f"R-9{i}") for i, address in enumerate(
+        ["gone@example.org", "carried@example.org", "typed@example.org", "stays@example.org"])])
+    assert [str(m["To"]) for m in smtp_server.messages[mailed:]] == ["stays@example.org"]

@@ -1,16 +1,5 @@
-from flask_wtf import FlaskForm
-from wtforms import EmailField
-from wtforms.validators import InputRequired, Length, ValidationError
-
-from ..names import normalise_address
+from ..address_form import AddressForm
 
 
-class AskForFeedbackForm(FlaskForm):
-    email = EmailField("Your e-mail address", validators=[InputRequired(), Length(max=320)],
-                       render_kw={"autocomplete": "email"})
-
-    def validate_email(self, field) -> None:
-        try:
-            normalise_address(field.data)
-        except ValueError as exc:
-            raise ValidationError("Enter your e-mail address, like name@example.org.") from exc
+class AskForFeedbackForm(AddressForm):
+    """Ask for a link to your feedback (by the address the companies wrote to)."""

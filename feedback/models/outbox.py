@@ -58,3 +58,16 @@ class Suppression(db.Model):
     address_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     reason: Mapped[str] = mapped_column(sa.String(40), default="unsubscribed")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppKey(db.Model):
+    """A key the service makes for itself once and never rotates (not a SECRET_KEY: it signs nothing a
+    visitor could use). ``address``: the key of the suppression list's hashes and of unsubscribe
+    links, so an unsubscribe holds across every rotation of SECRET_KEY. ``unsubscribe-verifier:N``:
+    itsdangerous's derived key of the unsubscribe salt under a SECRET_KEY of the past, kept so the
+    unsubscribe links signed with it keep working after that key is retired."""
+
+    __tablename__ = "app_keys"
+
+    name: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(128))

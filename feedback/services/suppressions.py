@@ -7,23 +7,36 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Suppression
-from ..tokens import address_hash, address_hashes
+from ..tokens import address_hash, legacy_address_hashes
 
 
 def suppressed_addresses(addresses: Iterable[str]) -> set[str]:
-    """Those of ``addresses`` that are on the suppression list (under any current or old key)."""
+    """Those of ``addresses`` that are on the suppression list.
+
+    Found by the address key's hash, or by a hash from before it (under SECRET_KEY or a fallback);
+    one found so is put on the list under the address key too (flushed with the caller's work), so
+    it stays found once that key is retired.
+    """
     by_hash: dict[str, str] = {}
+    current: dict[str, str] = {}
     for address in set(addresses):
-        for digest in address_hashes(address):
+        current[address] = address_hash(address)
+        for digest in (current[address], *legacy_address_hashes(address)):
             by_hash[digest] = address
     if not by_hash:
         return set()
-    found: set[str] = set()
+    found: dict[str, str] = {}
     digests = list(by_hash)
     for start in range(0, len(digests), 500):
         chunk = digests[start:start + 500]
-        found.update(db.session.scalars(sa.select(Suppression.address_hash).where(Suppression.address_hash.in_(chunk))))
-    return {by_hash[digest] for digest in found}
+        found.update(db.session.execute(sa.select(Suppression.address_hash, Suppression.reason)
+                                        .where(Suppression.address_hash.in_(chunk))).all())
+    suppressed = {by_hash[digest] for digest in found}
+    for address in suppressed:
+        if current[address] not in found:
+            reason = next(found[digest] for digest in found if by_hash[digest] == address)
+            suppress_address_hash(current[address], reason)
+    return suppressed
 
 
 def is_suppressed(address: str) -> bool:
@@ -42,5 +55,5 @@ def suppress_address_hash(digest: str, reason: str = "unsubscribed") -> bool:
 
 
 def suppress_address(address: str, reason: str = "unsubscribed") -> bool:
-    """Put an address on the list by its keyed hash (idempotent); True if it was new. Flushes."""
+    """Put an address on the list by its hash under the address key (idempotent); True if it was new. Flushes."""
     return suppress_address_hash(address_hash(address), reason)
