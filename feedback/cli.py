@@ -211,9 +211,10 @@ def users_create_command(email: str, role: str, company_names_: tuple[str, ...])
 def erase_command(email: str, yes: bool) -> None:
     """Remove a person's personal data (GDPR erasure); anonymous aggregates stay correct.
 
-    Names, addresses, free text written by or about the person, rendered e-mails and the link
-    between the person and their answers go; numbers and choices stay, unlinked. An unsubscribe
-    stays in force.
+    Names, addresses, free text written by or about the person, rendered e-mails, uploaded files
+    that hold the address, and the link between the person and their answers go; the audit log
+    names them "erased person"; their links stop working; numbers and choices stay, unlinked.
+    An unsubscribe stays in force.
     """
     from .services.privacy import erase_person
 
@@ -222,13 +223,15 @@ def erase_command(email: str, yes: bool) -> None:
     result = erase_person(email)
     record("erase", details={"candidates": result.candidates, "contacts": result.contact_addresses_removed})
     db.session.commit()
-    if not (result.candidates or result.contact_addresses_removed or result.logins_removed):
+    if not (result.candidates or result.contact_addresses_removed or result.logins_removed
+            or result.audit_entries_anonymised or result.uploads_removed):
         click.echo(f"nothing held for {email}")
         return
     click.echo(f"erased: {result.candidates} candidate record(s), {result.applications} application(s) unlinked, "
                f"{result.responses_unlinked} response(s) unlinked, {result.free_texts_removed} free text(s) removed, "
                f"{result.contact_addresses_removed} contact address(es), {result.messages_removed} e-mail(s), "
-               f"{result.logins_removed} login(s)")
+               f"{result.logins_removed} login(s), {result.audit_entries_anonymised} audit entr(y/ies) anonymised, "
+               f"{result.uploads_removed} uploaded file(s)")
 
 
 @feedback_cli.command("purge")

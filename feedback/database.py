@@ -8,7 +8,7 @@ WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 def configure_engine_events(engine: sa.Engine) -> None:
-    """Make SQLite safe for several workers: WAL, a busy timeout, foreign keys on."""
+    """Make SQLite safe for several workers (WAL, a busy timeout, foreign keys on) and erasure thorough."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -18,6 +18,7 @@ def configure_engine_events(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=ON")  # an erased person's bytes are zeroed, not left in free pages
         # Checkpoint less often than SQLite's default: pages written again and again (index tails,
         # tallies) are copied back once per checkpoint.
         cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")

@@ -9,8 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import sqlite3
+import subprocess
+import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from conftest import ADMIN, HEADER, PASSWORD, company_named, csrf_token, links_in, outcome_row
@@ -513,3 +518,71 @@ def test_staff_actions_are_audited_and_only_admins_read_the_log(web, import_csv,
     assert company_user.get("/admin/audit").status_code == 403
     anonymous = web.test_client().get("/admin/audit")
     assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")
+
+
+def database_dump(database_url: str) -> str:
+    """The whole database as SQL text: pg_dump on PostgreSQL, the sqlite3 module's iterdump on SQLite."""
+    if database_url.startswith("postgresql"):
+        url = sa.make_url(database_url)
+        return subprocess.run(
+            ["pg_dump", "--data-only", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+             "-U", url.username or "postgres", url.database], check=True, capture_output=True, text=True).stdout
+    with sqlite3.connect(sa.make_url(database_url).database) as connection:
+        return "\n".join(connection.iterdump())
+
+
+def test_erasure_leaves_no_trace_in_the_audit_log_the_dump_the_uploads_or_the_links(
+        web, import_csv, runner, smtp_server, make_user, sign_in, database_url):
+    """Attack: the erased person had a login (signed in, failed once), was in a file a recruiter previewed
+    and never confirmed, and kept their links. After `feedback erase`: no byte of the address or the
+    name in a dump of the database, the audit log says "erased person", no uploaded file holds them and
+    stale previews are gone, and every link they had (survey, the contact's survey about them, their
+    feedback view) answers 404."""
+    import_and_send(import_csv, runner, [
+        outcome_row(candidate_name=ERASED_NAME, candidate_email=ERASED, application_ref="ER-1"),
+        outcome_row(candidate_name="Other Person", candidate_email="other@example.org", application_ref="OT-1"),
+    ])
+    links = [*links_to(smtp_server, ERASED), *links_to(smtp_server, CONTACT)[:1]]
+    db.session.rollback()
+    view = f"/me/view/{candidate_view_token(db.session.scalar(sa.select(Candidate.id).where(Candidate.email == ERASED)))}"
+    assert all(web.test_client().get(path).status_code == 200 for path in [*links, view])
+    make_user(ERASED, "company", ACME)
+    sign_in(ERASED)
+    failed = web.test_client()
+    assert failed.post("/login", data={"csrf_token": csrf_token(failed.get("/login").text), "email": ERASED,
+                                       "password": "wrong password"}).status_code == 401
+    make_user(RECRUITER, "recruiter", ACME)
+    recruiter = sign_in(RECRUITER)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HEADER)
+    writer.writeheader()
+    writer.writerow(outcome_row(candidate_name=ERASED_NAME, candidate_email=ERASED.upper(), application_ref="ER-2"))
+    page = recruiter.get("/recruiter/upload")
+    previewed = recruiter.post("/recruiter/upload", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(page.text), "file": (io.BytesIO(buffer.getvalue().encode()), "erin.csv")})
+    assert previewed.status_code == 200  # previewed, never confirmed: the file waits on disk
+    uploads = Path(web.instance_path) / "uploads"
+    stale = uploads / ("ab" * 16 + ".csv")
+    stale.write_text("candidate_name\nSomeone Stale\n")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    assert any(ERASED in path.read_text().lower() for path in uploads.glob("*.csv"))
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(sa.or_(
+        AuditEvent.actor == ERASED, AuditEvent.target == ERASED))) >= 2
+
+    erased = erase(runner, ERASED)
+    assert "audit entr" in erased.stdout
+
+    dump = database_dump(database_url).lower()
+    for needle in (ERASED, ERASED_NAME.lower(), "erasedname"):
+        assert needle not in dump, f"{needle!r} is still in the database dump"
+    assert "other@example.org" in dump  # the dump is real, and nobody else was touched
+    assert rows_holding(ERASED, ERASED_NAME) == []
+    db.session.rollback()
+    audited = db.session.execute(sa.select(AuditEvent.action, AuditEvent.actor, AuditEvent.target)).all()
+    assert ("sign-in", "erased person", "erased person") in audited
+    assert ("sign-in failed", "anonymous", "erased person") in audited
+    assert not stale.exists()
+    assert not any(ERASED in path.read_text().lower() for path in uploads.glob("*.csv"))
+    for path in [*links, view]:
+        assert web.test_client().get(path).status_code == 404, path

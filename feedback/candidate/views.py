@@ -41,7 +41,7 @@ def view(token: str):
     if expired:
         return render_template("candidate/expired.html"), 410
     candidate = db.session.get(Candidate, candidate_id) if candidate_id else None
-    if candidate is None:
+    if candidate is None or candidate.email is None:  # unknown, or erased
         abort(404)
     items = candidate_applications(candidate.id)
     k = current_app.config["FEEDBACK_MIN_RESPONSES"]

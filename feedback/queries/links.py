@@ -12,7 +12,8 @@ from ..models import Application, Candidate, Company, FeedbackRequest, Position
 _LINKED = (
     sa.select(
         FeedbackRequest.id, FeedbackRequest.survey_id, FeedbackRequest.audience, FeedbackRequest.link_issued_at,
-        FeedbackRequest.answered_at, FeedbackRequest.cancelled_at, Application.stage, Application.outcome,
+        FeedbackRequest.answered_at, FeedbackRequest.cancelled_at, FeedbackRequest.recipient_email,
+        Application.stage, Application.outcome,
         Company.name.label("company_name"), Position.title.label("position_title"),
         Candidate.name.label("candidate_name"),
     )
@@ -25,7 +26,8 @@ _LINKED = (
 
 
 def linked_request(request_id: int) -> sa.Row | None:
-    """The request's id, survey_id, audience, link_issued_at, answered_at and cancelled_at, its
+    """The request's id, survey_id, audience, link_issued_at, answered_at, cancelled_at and
+    recipient_email (None once the person is erased), its
     application's stage and outcome, and company_name, position_title and candidate_name; or None."""
     return db.session.connection().execute(_LINKED, {"request_id": request_id}).first()
 

@@ -50,7 +50,11 @@ def upload():
     if not form.validate_on_submit():
         return render_template("recruiter/upload.html", form=form), (400 if form.errors else 200)
     upload_id = save_upload(form.file.data.stream)
-    report = validate_upload(upload_path(upload_id), importable_company_names(current_user))
+    try:
+        report = validate_upload(upload_path(upload_id), importable_company_names(current_user))
+    except BaseException:  # nothing of a file that could not be read stays on disk
+        discard_upload(upload_id)
+        raise
     if report.problems:
         discard_upload(upload_id)
     confirm = ConfirmImportForm(upload=upload_ticket(upload_id, current_user.id))

@@ -18,6 +18,7 @@ from ..models import (
     AdviceReview,
     Answer,
     Application,
+    AuditEvent,
     Candidate,
     FeedbackRequest,
     OutboxMessage,
@@ -27,8 +28,10 @@ from ..models import (
 )
 from ..names import normalise_address
 from ..tokens import address_hash
+from .uploads import discard_stale_uploads, discard_uploads_naming
 
 log = logging.getLogger(__name__)
+ERASED_PERSON = "erased person"
 ERASED_CONTACT = ""  # keeps the "a rejection names a contact" constraint without the address
 FREE_TEXT_KEYS = ("improve", "strengthen")
 
@@ -42,6 +45,8 @@ class ErasureResult:
     contact_addresses_removed: int = 0
     messages_removed: int = 0
     logins_removed: int = 0
+    audit_entries_anonymised: int = 0
+    uploads_removed: int = 0
 
 
 def _requests_of(application_ids: sa.Select) -> sa.Select:
@@ -103,6 +108,16 @@ def _erase_contact(address: str, result: ErasureResult) -> None:
         .execution_options(synchronize_session=False))
 
 
+def _anonymise_audit(address: str) -> int:
+    """The audit log keeps what happened, not who: the address as actor or target reads "erased person"."""
+    changed = 0
+    for column in (AuditEvent.actor, AuditEvent.target):
+        changed += db.session.execute(
+            sa.update(AuditEvent).where(sa.func.lower(column) == address).values({column.key: ERASED_PERSON})
+            .execution_options(synchronize_session=False)).rowcount
+    return changed
+
+
 def erase_person(email: str) -> ErasureResult:
     """Remove everything that identifies the person with this address. Flushes; the caller commits."""
     try:
@@ -115,6 +130,8 @@ def erase_person(email: str) -> ErasureResult:
     _erase_contact(address, result)
     result.logins_removed += db.session.execute(
         sa.delete(User).where(User.email == address).execution_options(synchronize_session=False)).rowcount
+    result.audit_entries_anonymised = _anonymise_audit(address)
+    result.uploads_removed = discard_uploads_naming(address)
     db.session.flush()
     log.info("erasure of %s: %s", address_hash(address)[:12], result)
     return result
@@ -136,6 +153,7 @@ def purge_older_than(cutoff: date) -> ErasureResult:
     db.session.execute(
         sa.update(FeedbackRequest).where(FeedbackRequest.application_id.in_(old), FeedbackRequest.audience == "company")
         .values(recipient_email=None).execution_options(synchronize_session=False))
+    result.uploads_removed = discard_stale_uploads()
     db.session.flush()
     log.info("retention purge before %s: %s", cutoff, result)
     return result

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 
 from flask import current_app
@@ -21,8 +22,45 @@ def _upload_dir() -> Path:
     return path
 
 
+def discard_stale_uploads() -> int:
+    """Remove the stored files whose ticket has expired (previewed, never confirmed); how many."""
+    cutoff = time.time() - UPLOAD_MAX_AGE_SECONDS
+    removed = 0
+    for path in _upload_dir().glob("*.csv"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another process took it first
+            continue
+    return removed
+
+
+def discard_uploads_naming(address: str) -> int:
+    """Remove every stored upload that holds ``address`` (any case), and every stale one; how many."""
+    removed = discard_stale_uploads()
+    needle = address.lower().encode()
+    for path in _upload_dir().glob("*.csv"):
+        try:
+            with path.open("rb") as stream:
+                # chunks overlap by the needle's length, so an address across two chunks is found
+                tail = b""
+                while chunk := stream.read(CHUNK):
+                    if needle in (tail + chunk).lower():
+                        break
+                    tail = chunk[-len(needle):]
+                else:
+                    continue
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 def save_upload(stream) -> str:
-    """Store an uploaded file under a random name; return the name."""
+    """Store an uploaded file under a random name (sweeping the stale ones first); return the name."""
+    discard_stale_uploads()
     upload_id = secrets.token_hex(16)
     with (_upload_dir() / f"{upload_id}.csv").open("wb") as target:
         while chunk := stream.read(CHUNK):

@@ -18,12 +18,13 @@ from .forms import RenewLinkForm, answers_from_form, survey_form_class
 
 
 def _load(token: str) -> tuple[sa.Row, LinkCheck]:
-    """The request a link names (queries.links.linked_request), or a 404 that says nothing about anyone."""
+    """The request a link names (queries.links.linked_request), or a 404 that says nothing about anyone
+    (also when the person it was sent to, or the candidate it is about, has been erased)."""
     check = read_feedback_link_token(token)
     if check is None:
         abort(404)
     link = linked_request(check.request_id)
-    if link is None or link.link_issued_at is None:
+    if link is None or link.link_issued_at is None or link.recipient_email is None:
         abort(404)
     return link, check
 
