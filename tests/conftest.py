@@ -24,7 +24,7 @@ from flask_migrate import upgrade
 from feedback import config as feedback_config
 from feedback import create_app
 from feedback.extensions import db
-from feedback.models import Candidate, Company, Position, User
+from feedback.models import Application, Candidate, Company, Position, User
 from feedback.services.accounts import create_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,6 +157,7 @@ def store_unchecked_name(old: str, new: str) -> None:
     """Rename stored candidates and positions called ``old`` to ``new``, past the import's rules: the
     pages and e-mails must stay safe with whatever the database holds (rows from before a rule)."""
     db.session.execute(sa.update(Candidate).where(Candidate.name == old).values(name=new))
+    db.session.execute(sa.update(Application).where(Application.candidate_name == old).values(candidate_name=new))
     db.session.execute(sa.update(Position).where(Position.title == old).values(title=new))
     db.session.commit()
 

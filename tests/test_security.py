@@ -1583,3 +1583,38 @@ def test_an_unsubscribe_holds_for_ever_across_key_rotations(app, make_app, write
     run(latest, *[withdrew(address, f"R-9{i}") for i, address in enumerate(
         ["gone@example.org", "carried@example.org", "typed@example.org", "stays@example.org"])])
     assert [str(m["To"]) for m in smtp_server.messages[mailed:]] == ["stays@example.org"]
+
+
+# --- one tenant's import never names another tenant's candidate (item 3) ----------------------
+
+def test_an_import_never_reveals_or_changes_the_name_another_tenant_stored(web, import_csv, runner, smtp_server,
+                                                                           make_user, sign_in):
+    """Attack: a recruiter of company A uploads a row with company B's candidate's address, a made-up name
+    and A's own contact. A's contact is mailed (and shown on the survey page) the name A gave, never the
+    one B stored; B's mails, pages and the stored candidate keep B's name."""
+    secret_name, bait = "Beatrix Hiddenname", "Anyone At All"
+    import_and_send(import_csv, runner, [outcome_row(
+        candidate_name=secret_name, candidate_email="bea@example.org", company="Borealis Logistics",
+        company_contact_email="hm@borealis.example.com", position="Dispatcher", application_ref="B-1"),
+        outcome_row(candidate_email="someone@example.org", outcome="withdrew", company_contact_email="",
+                    application_ref="A-0")])
+    make_user(RECRUITER, "recruiter", ACME)
+    recruiter = sign_in(RECRUITER)
+    rows = [outcome_row(candidate_name=bait, candidate_email="BEA@example.org", company_contact_email=CONTACT,
+                        application_ref="A-1")]
+    preview = recruiter.post("/recruiter/upload", data={
+        "csrf_token": any_csrf(recruiter), "file": (io.BytesIO(csv_bytes(rows)), "a.csv")})
+    assert preview.status_code == 200, preview.text
+    ticket = re.search(r'name="upload" type="hidden" value="([^"]+)"', preview.text).group(1)
+    assert recruiter.post("/recruiter/upload/confirm", data={"csrf_token": any_csrf(recruiter),
+                                                             "upload": ticket}).status_code == 302
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+    (to_a,) = messages_to(smtp_server, CONTACT)
+    assert bait in str(to_a["Subject"]) + text_part(to_a) and secret_name not in text_part(to_a) + html_part(to_a)
+    page = web.test_client().get(link_of(smtp_server, CONTACT)).text
+    assert bait in page and secret_name not in page
+    (to_b,) = messages_to(smtp_server, "hm@borealis.example.com")
+    assert secret_name in text_part(to_b)
+    assert secret_name in web.test_client().get(link_of(smtp_server, "hm@borealis.example.com")).text
+    db.session.rollback()
+    assert db.session.scalar(sa.select(Candidate.name).where(Candidate.email == "bea@example.org")) == secret_name

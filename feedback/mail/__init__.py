@@ -57,7 +57,7 @@ def load_outgoing(ids: list[int]) -> dict[int, OutgoingItem]:
         sa.select(
             OutboxMessage.id, OutboxMessage.kind, OutboxMessage.to_address, OutboxMessage.status,
             OutboxMessage.request_id, FeedbackRequest.audience, FeedbackRequest.link_issued_at,
-            candidate_id, Candidate.name, Company.name, Position.title, Application.stage, Application.outcome,
+            candidate_id, sa.func.coalesce(Application.candidate_name, Candidate.name), Company.name, Position.title, Application.stage, Application.outcome,
         )
         .outerjoin(FeedbackRequest, FeedbackRequest.id == OutboxMessage.request_id)
         .outerjoin(Application, Application.id == FeedbackRequest.application_id)

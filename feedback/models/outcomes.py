@@ -116,6 +116,9 @@ class Application(db.Model):
     application_ref: Mapped[str | None] = mapped_column(sa.String(200))
     contact_email: Mapped[str | None] = mapped_column(sa.String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The candidate's name as this application's company gave it: what its mails and pages show.
+    # A candidate is one row per address across tenants; their name there is never shown to one.
+    candidate_name: Mapped[str | None] = mapped_column(sa.String(200))
 
     company: Mapped[Company] = relationship()
     position: Mapped[Position] = relationship()

@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Application, Candidate, Company, FeedbackRequest, Position
+from ..models import Application, Company, FeedbackRequest, Position
 
 # Built once: every visit of a link runs it (SQLAlchemy caches its compiled form).
 _LINKED = (
@@ -15,12 +15,11 @@ _LINKED = (
         FeedbackRequest.answered_at, FeedbackRequest.cancelled_at, FeedbackRequest.recipient_email,
         Application.stage, Application.outcome,
         Company.name.label("company_name"), Position.title.label("position_title"),
-        Candidate.name.label("candidate_name"),
+        Application.candidate_name,
     )
     .join(Application, Application.id == FeedbackRequest.application_id)
     .join(Company, Company.id == Application.company_id)
     .join(Position, Position.id == Application.position_id)
-    .join(Candidate, Candidate.id == Application.candidate_id)
     .where(FeedbackRequest.id == sa.bindparam("request_id"))
 )
 

@@ -31,7 +31,7 @@ from .surveys import ensure_builtin_surveys
 log = logging.getLogger(__name__)
 CHUNK_SIZE = 2000
 APPLICATION_COLUMNS = ("id", "company_id", "position_id", "candidate_id", "import_batch_id", "stage", "outcome",
-                       "decided_on", "application_ref", "contact_email", "created_at")
+                       "decided_on", "application_ref", "contact_email", "created_at", "candidate_name")
 REQUEST_COLUMNS = ("id", "application_id", "company_id", "survey_id", "audience", "recipient_email", "created_at")
 MESSAGE_COLUMNS = ("kind", "request_id", "to_address", "status", "next_attempt_at", "created_at")
 
@@ -197,7 +197,7 @@ def import_outcomes(
             applications.append(((
                 company_id, directory.position_id(company_id, row.position), candidate_ids[row.candidate_email],
                 batch.id, row.stage, row.outcome, row.decided_on, row.application_ref, row.company_contact_email,
-                now,
+                now, row.candidate_name,
             ), row.candidate_email))
         known = _known_identities([values for values, _ in applications], existing_candidates)
         new = [(values, email) for values, email in applications if _identity(values) not in known]

@@ -85,8 +85,8 @@ def _erase_candidates(candidate_ids: list[int], result: ErasureResult) -> None:
         .values(recipient_email=None).execution_options(synchronize_session=False))
     result.applications += db.session.execute(
         sa.update(Application).where(Application.candidate_id.in_(candidate_ids))
-        .values(contact_email=sa.case((Application.outcome == "rejected", ERASED_CONTACT),
-                                                            else_=None))
+        .values(contact_email=sa.case((Application.outcome == "rejected", ERASED_CONTACT), else_=None),
+                candidate_name=None)
         .execution_options(synchronize_session=False)).rowcount
     result.candidates += db.session.execute(
         sa.update(Candidate).where(Candidate.id.in_(candidate_ids)).values(name=None, email=None)
