@@ -1618,3 +1618,37 @@ def test_an_import_never_reveals_or_changes_the_name_another_tenant_stored(web, 
     assert secret_name in web.test_client().get(link_of(smtp_server, "hm@borealis.example.com")).text
     db.session.rollback()
     assert db.session.scalar(sa.select(Candidate.name).where(Candidate.email == "bea@example.org")) == secret_name
+
+
+# --- every staff figure on the same snapshot (item 4) -----------------------------------------
+
+def test_the_overview_the_dashboard_and_the_api_show_the_same_snapshot(web, import_csv, runner, smtp_server,
+                                                                       admin_client):
+    """Attack: read the recruiter overview's NPS before and after one new answer, next to the API's list of
+    who answered. The overview shows the dashboard's anonymity snapshot, as the API report does: one new
+    answer moves none of them; the k-th after the snapshot moves all three together."""
+    import_and_send(import_csv, runner, [
+        outcome_row(candidate_email=f"snap{i}@example.org", outcome="withdrew", company_contact_email="",
+                    application_ref=f"S-{i}") for i in range(10)])
+    browser = web.test_client()
+
+    def nps_everywhere() -> tuple:
+        db.session.rollback()
+        company_id = company_named(ACME).id
+        overview = admin_client.get("/recruiter/").text
+        shown = re.search(r">Acme Robotics</a></th>(?:\s*<td>[^<]*</td>){3}\s*<td>([^<]+)</td>", overview).group(1)
+        dashboard = admin_client.get(f"/companies/{company_id}/dashboard").text
+        keys = runner.invoke(args=["feedback", "keys", "create", ADMIN])
+        report = web.test_client().get(f"/api/v1/companies/{company_id}/report",
+                                       headers={"Authorization": f"Bearer {keys.stdout.strip()}"}).get_json()
+        return shown.strip(), report["candidate_experience"]["nps"], "+100" in dashboard or "100" in dashboard
+
+    for i in range(5):
+        answer(browser, link_of(smtp_server, f"snap{i}@example.org"), {**CANDIDATE_ANSWERS, "nps": "10"})
+    assert nps_everywhere() == ("+100", 100, True)
+    answer(browser, link_of(smtp_server, "snap5@example.org"), {**CANDIDATE_ANSWERS, "nps": "0"})
+    assert nps_everywhere() == ("+100", 100, True)  # the live figure would be +83: one person's 0
+    for i in range(6, 10):
+        answer(browser, link_of(smtp_server, f"snap{i}@example.org"), {**CANDIDATE_ANSWERS, "nps": "0"})
+    overview, api, _ = nps_everywhere()
+    assert overview == "+0" and api == 0  # ten counted: five promoters, five detractors

@@ -3,23 +3,33 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..access import scope_to_companies, visible_company_ids
+from ..access import scope_to_companies
 from ..extensions import db
 from ..models import (
     AdviceReview,
     Answer,
-    AnswerTally,
     Application,
     Company,
     FeedbackRequest,
     ImportBatch,
     OutboxMessage,
-    Question,
     Response,
     User,
 )
 from ..surveys.scoring import nps_of
 from . import figures
+from .filters import ResponseFilter, answers_under
+
+
+def snapshot_nps(company_id: int, min_responses: int) -> float | None:
+    """The company's candidate NPS on its anonymity snapshot (the dashboard's figure), or None when it
+    has fewer than ``min_responses`` responses: never a live figure, which a list of who answered
+    would let a reader split into one person's score."""
+    flt, counted, _total = figures.snapshot(ResponseFilter(company_id=company_id), min_responses)
+    if counted < max(min_responses, 1):
+        return None
+    counts = figures.answer_counts(lambda s: answers_under(flt.shape, s), (), ("nps",), params=flt.params())
+    return nps_of(counts.get((), {}).get("nps", {}))
 
 
 def company_overview(user: User, min_responses: int) -> list[dict]:
@@ -28,7 +38,6 @@ def company_overview(user: User, min_responses: int) -> list[dict]:
     Sorted lowest NPS first (companies without enough responses last), so that the companies
     needing attention come first.
     """
-    ids = visible_company_ids(user)
     requests = FeedbackRequest.__table__.c
     rows: dict[int, dict] = {}
     for company_id, name, audience, sent, answered in db.session.execute(scope_to_companies(
@@ -40,15 +49,8 @@ def company_overview(user: User, min_responses: int) -> list[dict]:
     )):
         row = rows.setdefault(company_id, {"id": company_id, "name": name, "candidate": [0, 0], "company": [0, 0]})
         row[audience] = [sent, answered]
-    responses = figures.response_counts(
-        [Response.audience == "candidate", *([] if ids is None else [Response.company_id.in_(ids)])],
-        (Response.company_id,))
-    scores = figures.tallied(
-        [AnswerTally.audience == "candidate", Question.key == "nps",
-         *([] if ids is None else [AnswerTally.company_id.in_(ids)])], (AnswerTally.company_id,))
     for company_id, row in rows.items():
-        enough = responses.get((company_id,), 0) >= min_responses
-        row["nps"] = nps_of(scores.get((company_id,), {}).get("nps", {})) if enough else None
+        row["nps"] = snapshot_nps(company_id, min_responses)
         row["pending"] = (row["candidate"][0] - row["candidate"][1]) + (row["company"][0] - row["company"][1])
     return sorted(rows.values(), key=lambda r: (r["nps"] is None, r["nps"] if r["nps"] is not None else 0, r["name"]))
 
