@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -1652,3 +1653,87 @@ def test_the_overview_the_dashboard_and_the_api_show_the_same_snapshot(web, impo
         answer(browser, link_of(smtp_server, f"snap{i}@example.org"), {**CANDIDATE_ANSWERS, "nps": "0"})
     overview, api, _ = nps_everywhere()
     assert overview == "+0" and api == 0  # ten counted: five promoters, five detractors
+
+
+# --- races that a unique index settles (item 9) -----------------------------------------------
+
+def at_once(*calls) -> list:
+    """Run the calls in threads released together; their results (or the exception's repr)."""
+    barrier = threading.Barrier(len(calls), timeout=30)
+    results: list = [None] * len(calls)
+
+    def run(slot: int) -> None:
+        try:
+            barrier.wait()
+            results[slot] = calls[slot]()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test, which fails on it
+            barrier.abort()
+            results[slot] = repr(exc)
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def signed_delivery(secret: str, event: dict) -> tuple[bytes, dict]:
+    body = json.dumps(event).encode()
+    stamp = str(int(time.time()))
+    signature = "sha256=" + hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return body, {"X-Feedback-Timestamp": stamp, "X-Feedback-Signature": signature}
+
+
+def rejection_event(ref: str, email: str) -> dict:
+    return {"event": "candidate.rejected", "occurred_at": "2026-10-02T10:00:00Z", "application": {
+        "id": ref, "stage": "interview", "job": {"title": "QA Engineer"}, "company": {"name": ACME},
+        "candidate": {"name": "Racing Person", "email": email}, "rejected_by": {"email": CONTACT}}}
+
+
+def test_racing_writes_get_their_proper_answer_never_a_500(web, make_app, import_csv, runner, smtp_server,
+                                                           make_user, sign_in):
+    """Attack: one webhook delivery four times at once; two deliveries naming the same new candidate at
+    once; two confirms of one upload ticket at once. Each loser gets what a repeat gets (409 for the
+    same delivery, 201 or 200 for another, the "already imported" page for the upload), never a 500,
+    and each thing is stored once."""
+    assert import_csv([outcome_row()]).exit_code == 0  # Acme exists
+    secret = "whsec-race-0123456789abcdef"
+    hook = make_app(WEBHOOK_SECRET=secret)
+
+    def deliver(body: bytes, headers: dict):
+        return lambda: hook.test_client().post("/api/v1/webhooks/outcome", data=body, content_type="application/json",
+                                               headers=headers).status_code
+
+    for round_number in range(3):
+        body, headers = signed_delivery(secret, rejection_event(f"SAME-{round_number}", f"same{round_number}@example.org"))
+        statuses = at_once(*[deliver(body, headers)] * 4)
+        assert sorted(statuses) == [201, 409, 409, 409], statuses
+        first, second = (signed_delivery(secret, rejection_event(f"NEW-{round_number}-{side}",
+                                                                 f"new{round_number}@example.org")) for side in "ab")
+        assert sorted(at_once(deliver(*first), deliver(*second))) == [201, 201]
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Candidate)
+                                 .where(Candidate.email == f"new{round_number}@example.org")) == 1
+
+    make_user(RECRUITER, "recruiter", ACME)
+    recruiter = sign_in(RECRUITER)
+    for round_number in range(3):
+        rows = [outcome_row(candidate_email=f"up{round_number}-{i}@example.org", application_ref=f"UP-{round_number}-{i}")
+                for i in range(20)]
+        preview = recruiter.post("/recruiter/upload", data={
+            "csrf_token": any_csrf(recruiter), "file": (io.BytesIO(csv_bytes(rows)), "race.csv")})
+        assert preview.status_code == 200, preview.text
+        ticket = re.search(r'name="upload" type="hidden" value="([^"]+)"', preview.text).group(1)
+        csrf = any_csrf(recruiter)
+
+        def confirm():
+            response = recruiter.post("/recruiter/upload/confirm", data={"csrf_token": csrf, "upload": ticket})
+            return response.status_code, urlsplit(response.headers.get("Location", "")).path
+
+        results = at_once(confirm, confirm)
+        assert all(status == 302 for status, _path in results), results
+        assert sorted(path.startswith("/recruiter/batches/") for _status, path in results) == [False, True], results
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)
+                                 .where(Application.application_ref.like(f"UP-{round_number}-%"))) == 20

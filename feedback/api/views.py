@@ -18,6 +18,7 @@ from ..services.audit import record
 from ..services.imports import import_outcomes
 from ..services.outcomes_csv import restrict_to_companies
 from ..timeutil import utcnow
+from ..transactions import commit_racing
 from . import bp
 from .auth import key_required
 from .openapi import openapi_document
@@ -61,10 +62,14 @@ def create_outcomes():
     errors = [problem_json(p) for p in problems]
     if errors and (not skip_invalid or not rows):
         return jsonify({"errors": errors}), 422
-    summary = import_outcomes(iter(rows), source="api")
-    record("import", target=f"batch {summary.batch_id}", source="api", applications=summary.applications_created,
-           requests=summary.requests_queued)
-    db.session.commit()
+
+    def store():
+        summary = import_outcomes(iter(rows), source="api")
+        record("import", target=f"batch {summary.batch_id}", source="api",
+               applications=summary.applications_created, requests=summary.requests_queued)
+        return summary
+
+    summary = commit_racing(store)
     return jsonify({
         "batch_id": summary.batch_id,
         "received": len(items),

@@ -13,13 +13,13 @@ import time
 
 import sqlalchemy as sa
 from flask import abort, current_app, jsonify, request
-from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db, limiter
 from ..models import WebhookDelivery
 from ..services.audit import record
 from ..services.imports import import_outcomes
 from ..services.outcomes_csv import Problem
+from ..transactions import commit_racing
 from . import bp
 from .outcomes import check_items, problem_json
 
@@ -127,23 +127,24 @@ def outcome_webhook():
     if not isinstance(event, dict):
         abort(400, "The body must be a JSON object.")
     digest = hashlib.sha256(signature.encode()).hexdigest()
-    if db.session.scalar(sa.select(WebhookDelivery.id).where(WebhookDelivery.signature_hash == digest)):
-        abort(409, "This delivery was already received.")
     problems = shape_problems(event)
     row = None
     if not problems:
         ((row, problems),) = list(check_items([outcome_from_event(event)]))
     if row is None:
         return jsonify({"errors": [problem_json(p) for p in problems]}), 422
-    db.session.add(WebhookDelivery(signature_hash=digest))
-    summary = import_outcomes(iter([row]), source="webhook")
-    record("import", target=f"batch {summary.batch_id}", source="webhook",
-           applications=summary.applications_created)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same delivery, racing itself
-        db.session.rollback()
-        abort(409, "This delivery was already received.")
+
+    def store():
+        # inside the retried work: the loser of a race of one delivery finds the winner's row here
+        if db.session.scalar(sa.select(WebhookDelivery.id).where(WebhookDelivery.signature_hash == digest)):
+            abort(409, "This delivery was already received.")
+        db.session.add(WebhookDelivery(signature_hash=digest))
+        summary = import_outcomes(iter([row]), source="webhook")
+        record("import", target=f"batch {summary.batch_id}", source="webhook",
+               applications=summary.applications_created)
+        return summary
+
+    summary = commit_racing(store)
     created = summary.applications_created > 0
     return jsonify({"created": created, "requests_queued": summary.requests_queued,
                     "already_known": not created}), 201 if created else 200

@@ -14,6 +14,7 @@ from ..services.batches import cancel_unsent_mail
 from ..services.imports import import_outcomes
 from ..services.moderation import AdviceAlreadyDecided, reopen_advice, review_advice
 from ..services.uploads import (
+    claim_upload,
     discard_upload,
     read_upload_ticket,
     save_upload,
@@ -22,6 +23,7 @@ from ..services.uploads import (
     upload_ticket,
     validate_upload,
 )
+from ..transactions import commit_racing
 from . import bp
 from .forms import CancelBatchForm, ConfirmImportForm, ReopenReviewForm, ReviewForm, UploadForm
 
@@ -68,25 +70,30 @@ def confirm_upload():
     """Import a previewed file: applications, requests and e-mails in one transaction."""
     form = ConfirmImportForm()
     upload_id = read_upload_ticket(form.upload.data or "", current_user.id) if form.validate_on_submit() else None
-    path = upload_path(upload_id) if upload_id else None
+    path = claim_upload(upload_id) if upload_id else None  # a second confirm of the same file finds nothing
     if path is None:
         flash("That upload has expired or was already imported. Upload the file again.", "error")
         return redirect(url_for("recruiter.upload"))
-    allowed = importable_company_names(current_user)
-    if validate_upload(path, allowed).problems:
-        discard_upload(upload_id)
-        abort(409)
-    rows = (row for row, _problems in scoped_results(path, allowed) if row is not None)
-    summary = import_outcomes(rows, source="upload")
-    batch = db.session.get(ImportBatch, summary.batch_id)
-    batch.created_by_id = current_user.id
-    record("import", target=f"batch {batch.id}", source="upload", applications=summary.applications_created,
-           requests=summary.requests_queued)
-    db.session.commit()
-    discard_upload(upload_id)
+    try:
+        allowed = importable_company_names(current_user)
+        if validate_upload(path, allowed).problems:
+            abort(409)
+
+        def store():
+            rows = (row for row, _problems in scoped_results(path, allowed) if row is not None)
+            summary = import_outcomes(rows, source="upload")
+            batch = db.session.get(ImportBatch, summary.batch_id)
+            batch.created_by_id = current_user.id
+            record("import", target=f"batch {batch.id}", source="upload",
+                   applications=summary.applications_created, requests=summary.requests_queued)
+            return summary, batch.id
+
+        summary, batch_id = commit_racing(store)
+    finally:
+        path.unlink(missing_ok=True)
     flash(f"Imported: {summary.applications_created} new applications, {summary.requests_queued} e-mails queued, "
           f"{summary.rows_known} rows already known.", "info")
-    return redirect(url_for("recruiter.batch", batch_id=batch.id))
+    return redirect(url_for("recruiter.batch", batch_id=batch_id))
 
 
 @bp.route("/batches/<int:batch_id>")

@@ -26,9 +26,12 @@ def bulk_insert(table: sa.Table, columns: tuple[str, ...], rows: list[tuple]) ->
     names, extra = columns + tuple(defaults), tuple(defaults.values())
     preparer = connection.dialect.identifier_preparer
     target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(name) for name in names)})"
-    with connection.connection.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row + extra)
+    try:
+        with connection.connection.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row + extra)
+    except connection.dialect.loaded_dbapi.IntegrityError as exc:  # as Core raises it (a racing insert)
+        raise sa.exc.IntegrityError(f"COPY {target}", None, exc) from exc
 
 
 def _python_defaults(table: sa.Table, given: tuple[str, ...]) -> dict | None:

@@ -26,7 +26,7 @@ def discard_stale_uploads() -> int:
     """Remove the stored files whose ticket has expired (previewed, never confirmed); how many."""
     cutoff = time.time() - UPLOAD_MAX_AGE_SECONDS
     removed = 0
-    for path in _upload_dir().glob("*.csv"):
+    for path in _upload_dir().iterdir():
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
@@ -40,7 +40,7 @@ def discard_uploads_naming(address: str) -> int:
     """Remove every stored upload that holds ``address`` (any case), and every stale one; how many."""
     removed = discard_stale_uploads()
     needle = address.lower().encode()
-    for path in _upload_dir().glob("*.csv"):
+    for path in _upload_dir().iterdir():
         try:
             with path.open("rb") as stream:
                 # chunks overlap by the needle's length, so an address across two chunks is found
@@ -74,6 +74,20 @@ def upload_path(upload_id: str) -> Path | None:
         return None
     path = _upload_dir() / f"{upload_id}.csv"
     return path if path.exists() else None
+
+
+def claim_upload(upload_id: str) -> Path | None:
+    """Take the stored file for importing, atomically (a rename): of two confirms of one upload at
+    the same moment, one gets the file and the other None, as for an upload already imported."""
+    path = upload_path(upload_id)
+    if path is None:
+        return None
+    claimed = path.with_suffix(f".importing-{secrets.token_hex(8)}")
+    try:
+        path.rename(claimed)
+    except FileNotFoundError:
+        return None
+    return claimed
 
 
 def discard_upload(upload_id: str) -> None:
