@@ -81,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIntegerConverter
     from .admin import bp as admin_bp
     from .api import bp as api_bp
+    from .api.hooks import hooks_bp
     from .auth import bp as auth_bp
     from .candidate import bp as candidate_bp
     from .dashboard import bp as dashboard_bp
@@ -91,7 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from .unsubscribe import bp as unsubscribe_bp
 
     for blueprint in (pages_bp, auth_bp, survey_bp, unsubscribe_bp, candidate_bp, dashboard_bp, recruiter_bp,
-                      admin_bp, api_bp, devmail_bp):
+                      admin_bp, api_bp, hooks_bp, devmail_bp):
         app.register_blueprint(blueprint)
 
 

@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .cli_connectors import connectors_cli
 from .extensions import db
 from .jobs.delivery import MailServerUnavailable, deliver_queued, queued_count
 from .queries.companies import company_by_name, company_names
@@ -253,6 +254,7 @@ def purge_command(days: int) -> None:
 
 keys_cli = AppGroup("keys", help="Manage API keys.")
 feedback_cli.add_command(keys_cli)
+feedback_cli.add_command(connectors_cli)
 
 
 @keys_cli.command("create")

@@ -32,11 +32,12 @@ def _page(code: int, title: str | None = None, detail: str | None = None):
 
 
 def _is_api() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
+    """The JSON API and the ATS connectors' hooks: machines read these answers."""
+    return request.path == "/api" or request.path.startswith(("/api/", "/hooks/"))
 
 
 def _json_error(code: int, title: str, detail: str):
-    """Under /api every error is JSON, never an HTML page."""
+    """Under /api and /hooks every error is JSON, never an HTML page."""
     response = jsonify({"error": {"status": code, "title": title, "detail": detail}})
     response.status_code = code
     if code == 401:

@@ -18,6 +18,7 @@ from flask import url_for
 
 from feedback.extensions import db
 from feedback.models import AdviceReview, Application, Candidate, ImportBatch, OutboxMessage
+from feedback.services.connectors import create_connector
 from feedback.tokens import candidate_view_token, unsubscribe_token
 
 A = "Acme Robotics"
@@ -102,6 +103,7 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("api.list_requests", "GET"): same(401),
     ("api.report", "GET"): same(401),
     ("api.outcome_webhook", "POST"): same(503),  # no WEBHOOK_SECRET in tests (signed events: tests/test_webhook.py)
+    ("hooks.hook", "POST"): same(401),  # a connector's events are signed with its secret, whoever posts them
     # the dev mailbox exists only in dev mode: not in tests, for nobody
     ("devmail.index", "GET"): same(404),
     ("devmail.show", "GET"): same(404),
@@ -163,6 +165,7 @@ def world(web, import_csv, runner, smtp_server, make_user) -> dict:
     reviews = {company.name: db.session.scalar(sa.select(AdviceReview.id).where(AdviceReview.company_id == company.id))
                for company in (company_a, company_b)}
     assert reviews[A] and reviews[B]
+    connector_a = create_connector("generic", company_a).id
     db.session.commit()
 
     (live_a,) = [m for m in smtp_server.messages if m["To"] == "a2@example.org"]  # never answered
@@ -180,6 +183,8 @@ def world(web, import_csv, runner, smtp_server, make_user) -> dict:
             "batch_id": batches[A],
             "review_id": reviews[A],
             "message_id": message_a,
+            "connector_id": connector_a,
+            "kind": "generic",
         },
         "tokens": {
             "survey.answer": live_link.removeprefix("/f/"),

@@ -64,6 +64,7 @@ from feedback.models import (
     Suppression,
 )
 from feedback.services.accounts import create_user
+from feedback.services.connectors import create_connector
 from feedback.tokens import (
     FEEDBACK_LINK_SALT,
     UNSUBSCRIBE_SALT,
@@ -199,6 +200,7 @@ def build_world(web, import_csv, runner, smtp_server) -> SimpleNamespace:
     create_user(ADMIN, PASSWORD, "admin", [])
     create_user(RECRUITER, PASSWORD, "recruiter", [acme])
     create_user(COMPANY_USER, PASSWORD, "company", [acme])
+    connector_id = create_connector("generic", acme).id
     db.session.commit()
     live_candidate = db.session.scalar(sa.select(Candidate.id).where(Candidate.email == LIVE))
     return SimpleNamespace(
@@ -211,6 +213,8 @@ def build_world(web, import_csv, runner, smtp_server) -> SimpleNamespace:
         unsubscribe=unsubscribe_path(messages_to(smtp_server, LIVE)[-1]),
         view=f"/me/view/{candidate_view_token(live_candidate)}",
         live_candidate=live_candidate,
+        connector_id=connector_id,
+        kind="generic",
     )
 
 
@@ -291,7 +295,7 @@ def test_csrf_sweep_every_post_route_refuses_a_missing_or_foreign_token(app, mak
             if rule.endpoint == "unsubscribe.unsubscribe":
                 assert response.status_code == 200, (label, url, response.status_code)
                 continue
-            if rule.endpoint.startswith("api."):
+            if rule.endpoint.startswith(("api.", "hooks.")):
                 # CSRF-exempt because only a bearer key or a signature header authenticates there, which a
                 # cross-site form cannot send: the admin's session cookie alone must get nowhere.
                 assert response.status_code in (401, 403), (label, url, response.status_code)
@@ -1666,7 +1670,7 @@ def at_once(*calls) -> list:
         try:
             barrier.wait()
             results[slot] = calls[slot]()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test, which fails on it
+        except BaseException as exc:  # reported to the test, which fails on it
             barrier.abort()
             results[slot] = repr(exc)
 
@@ -1727,7 +1731,7 @@ def test_racing_writes_get_their_proper_answer_never_a_500(web, make_app, import
         ticket = re.search(r'name="upload" type="hidden" value="([^"]+)"', preview.text).group(1)
         csrf = any_csrf(recruiter)
 
-        def confirm():
+        def confirm(csrf=csrf, ticket=ticket):
             response = recruiter.post("/recruiter/upload/confirm", data={"csrf_token": csrf, "upload": ticket})
             return response.status_code, urlsplit(response.headers.get("Location", "")).path
 
@@ -1737,3 +1741,54 @@ def test_racing_writes_get_their_proper_answer_never_a_500(web, make_app, import
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)
                                  .where(Application.application_ref.like(f"UP-{round_number}-%"))) == 20
+
+
+# --- a webhook secret per company (item 16) ---------------------------------------------------
+
+def test_a_connector_imports_for_its_own_company_only_and_never_creates_one(app, make_app, import_csv, runner):
+    """Attack: hold company A's connector secret and aim at company B: sign for B's connector (401), name B
+    or a new company in A's connector (422, nothing written, no company created), use a revoked or
+    unknown connector or another kind's path (404). The operator's webhook never creates a company."""
+    assert import_csv([outcome_row(), outcome_row(company="Borealis Logistics", candidate_email="b@example.org",
+                                                  application_ref="B-1")]).exit_code == 0
+    paths = {}
+    for company, secret in ((ACME, "secret-of-acme-0123456789"), ("Borealis Logistics", "secret-of-borealis-0123")):
+        created = runner.invoke(args=["feedback", "connectors", "create", "--kind", "generic", "--company", company,
+                                      "--secret", secret])
+        assert created.exit_code == 0, created.output
+        paths[company] = urlsplit(created.stdout.splitlines()[0].removeprefix("url: ")).path
+    hook = make_app(WEBHOOK_SECRET="operator-secret-0123456789").test_client()
+
+    def post(path: str, secret: str, company: str | None, ref: str = "WH-1"):
+        event = rejection_event(ref, "new.person@example.org")
+        if company is None:
+            del event["application"]["company"]
+        else:
+            event["application"]["company"]["name"] = company
+        body, headers = signed_delivery(secret, event)
+        return hook.post(path, data=body, content_type="application/json", headers=headers)
+
+    def companies() -> set[str]:
+        db.session.rollback()
+        return set(db.session.scalars(sa.select(sa.text("name")).select_from(sa.table("companies"))))
+
+    before = companies()
+    assert post(paths["Borealis Logistics"], "secret-of-acme-0123456789", None).status_code == 401
+    for named in ("Borealis Logistics", "Brand New Company"):
+        refused = post(paths[ACME], "secret-of-acme-0123456789", named)
+        assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "company", refused.text
+    refused = post("/api/v1/webhooks/outcome", "operator-secret-0123456789", "Brand New Company")
+    assert refused.status_code == 422
+    assert companies() == before and count(Candidate) == 2
+    assert post(paths[ACME], "secret-of-acme-0123456789", None).status_code == 201  # its own company, implied
+    listed = runner.invoke(args=["feedback", "connectors", "list"])
+    assert listed.exit_code == 0 and "last event: no event yet" in listed.stdout
+    assert sum("last event: 20" in line for line in listed.stdout.splitlines()) == 1
+    connector_id = paths[ACME].rsplit("/", 1)[1]
+    assert runner.invoke(args=["feedback", "connectors", "revoke", connector_id]).exit_code == 0
+    for path in (paths[ACME], f"/hooks/greenhouse/{paths['Borealis Logistics'].rsplit('/', 1)[1]}",
+                 "/hooks/generic/999999", "/hooks/generic/99999999999999"):
+        gone = post(path, "secret-of-acme-0123456789", None, ref="WH-2")
+        assert gone.status_code == 404 and gone.mimetype == "application/json", path
+    assert runner.invoke(args=["feedback", "connectors", "create", "--kind", "generic", "--company", "Nobody"]
+                         ).exit_code != 0

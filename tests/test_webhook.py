@@ -1,8 +1,11 @@
-"""The ATS webhook `POST /api/v1/webhooks/outcome` (README *ATS webhook*): signed events, imported like a CSV row.
+"""The generic ATS webhook (README *ATS webhook*, CONTRACT §8): signed events, imported like a CSV row.
 
-Signature: HMAC-SHA256 with WEBHOOK_SECRET over ``"<timestamp>." + raw body``, sent as
+Signature: HMAC-SHA256 with the connector's secret over ``"<timestamp>." + raw body``, sent as
 ``X-Feedback-Signature: sha256=<hex>`` with ``X-Feedback-Timestamp`` (Unix seconds, within 5
-minutes of now). Calls go to ``hook``, an app on the test database with a secret configured.
+minutes of now). Calls go to ``hook``, an app on the test database with a generic connector for
+Acme Robotics made by `feedback connectors create` (its path is ``hook.hook_path``); the operator's
+webhook at /api/v1/webhooks/outcome, with WEBHOOK_SECRET, takes the same events for any existing
+company.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from feedback.models import (
 
 SECRET = "whsec-test-0123456789abcdef"
 URL = "/api/v1/webhooks/outcome"
-WRITTEN = (Company, Position, Candidate, Application, FeedbackRequest, OutboxMessage, ImportBatch, WebhookDelivery)
+WRITTEN = (Position, Candidate, Application, FeedbackRequest, OutboxMessage, ImportBatch, WebhookDelivery)
 EVENT = {
     "event": "candidate.rejected",
     "occurred_at": "2026-10-02T10:00:00Z",
@@ -45,10 +48,26 @@ EVENT = {
 }
 
 
+def make_connector(app, company: str, secret: str = SECRET, kind: str = "generic") -> str:
+    """`feedback connectors create` for ``company`` (made if missing); returns the hook's path."""
+    if db.session.scalar(sa.select(Company.id).where(Company.name == company)) is None:
+        db.session.add(Company(name=company))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["feedback", "connectors", "create", "--kind", kind,
+                                                "--company", company, "--secret", secret])
+    assert result.exit_code == 0, result.output
+    url, shown_secret = result.stdout.splitlines()
+    assert shown_secret == f"secret: {secret}"
+    return url.removeprefix("url: http://feedback.example")
+
+
 @pytest.fixture
 def hook(app, make_app):
-    """An app with the webhook secret; ``app`` empties the tables around the test."""
-    return make_app(WEBHOOK_SECRET=SECRET)
+    """An app with a generic connector for Acme Robotics; ``app`` empties the tables around the test."""
+    hook = make_app(WEBHOOK_SECRET=SECRET)
+    with hook.app_context():
+        hook.hook_path = make_connector(hook, "Acme Robotics")
+    return hook
 
 
 def event(**changes) -> dict:
@@ -75,7 +94,8 @@ def deliver(client, payload, *, timestamp: int | str | None = None, signature: s
     if headers is None:
         headers = {"X-Feedback-Timestamp": str(timestamp),
                    "X-Feedback-Signature": signature or sign(body, timestamp, secret)}
-    return client.post(URL, data=body, content_type="application/json", headers=headers)
+    url = getattr(client.application, "hook_path", URL)
+    return client.post(url, data=body, content_type="application/json", headers=headers)
 
 
 def count(model) -> int:
@@ -245,7 +265,7 @@ def test_a_validly_signed_body_that_is_not_a_json_object_gets_400(hook):
     (event(candidate={"first_name": "Ana", "email": "not-an-address"}), "candidate_email"),
     (event(rejected_by=None), "company_contact_email"),
     (event(stage="Lunch"), "stage"),
-    (event(company=None), "company"),
+    (event(company={"name": "Borealis Logistics"}), "company"),  # another company: never created
     (event(job={"title": ""}), "position"),
     (event(occurred_at="2999-01-01T00:00:00Z"), "decided_on"),
     (event(occurred_at="last tuesday"), "decided_on"),

@@ -141,7 +141,8 @@ def openapi_document() -> dict:
             }},
             "/api/v1/webhooks/outcome": {"post": {
                 "operationId": "outcomeWebhook",
-                "summary": "A signed ATS event (rejected, withdrew, offer declined), imported like one CSV row",
+                "summary": ("The operator's webhook: a signed ATS event (rejected, withdrew, offer declined) for an "
+                            "existing company, imported like one CSV row (companies use /hooks/generic/<id>)"),
                 "security": [],
                 "parameters": [
                     {"name": "X-Feedback-Timestamp", "in": "header", "required": True, "schema": {"type": "string"}},

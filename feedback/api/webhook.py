@@ -1,6 +1,7 @@
 """``POST /api/v1/webhooks/outcome``: an ATS tells us a candidate was rejected, withdrew or declined.
 
-Signed with HMAC-SHA256 over ``"<timestamp>." + body`` with the shared WEBHOOK_SECRET; the
+Signed with HMAC-SHA256 over ``"<timestamp>." + body`` with the secret (a connector's, or the
+operator's WEBHOOK_SECRET for this address); the
 timestamp travels in ``X-Feedback-Timestamp`` (Unix seconds) and the signature in
 ``X-Feedback-Signature: sha256=<hex>``. Unsigned or wrongly signed: 401. Older or newer than 5
 minutes: 401. The same delivery twice: 409. A valid event is imported like one CSV row.
@@ -15,10 +16,12 @@ import sqlalchemy as sa
 from flask import abort, current_app, jsonify, request
 
 from ..extensions import db, limiter
-from ..models import WebhookDelivery
+from ..models import Company, WebhookDelivery
+from ..names import fold
+from ..queries.companies import company_names
 from ..services.audit import record
 from ..services.imports import import_outcomes
-from ..services.outcomes_csv import Problem
+from ..services.outcomes_csv import Problem, restrict_to_companies
 from ..transactions import commit_racing
 from . import bp
 from .outcomes import check_items, problem_json
@@ -41,11 +44,8 @@ STAGE_SYNONYMS = {
 }
 
 
-def _verify_signature(body: bytes) -> str:
-    """The delivery's signature if it is genuine and fresh; otherwise answer 401."""
-    secret = current_app.config.get("WEBHOOK_SECRET")
-    if not secret:
-        abort(503, "The outcome webhook is not configured (set WEBHOOK_SECRET).")
+def _verify_signature(secret: str, body: bytes) -> str:
+    """The delivery's signature if it is genuine and fresh under ``secret``; otherwise answer 401."""
     timestamp = request.headers.get("X-Feedback-Timestamp", "")
     signature = request.headers.get("X-Feedback-Signature", "")
     if not timestamp or not signature:
@@ -113,12 +113,12 @@ def outcome_from_event(event: dict) -> dict:
     return {key: value for key, value in row.items() if value is not None}
 
 
-@bp.route("/webhooks/outcome", methods=["POST"])
-@limiter.limit("120 per minute")
-def outcome_webhook():
-    """Take one signed ATS event and import it like a CSV row."""
+def take_generic_event(secret: str, company: Company | None):
+    """Verify, read and import one generic event: for ``company`` only (a connector's), or for any
+    company that exists (the operator's webhook). A company it does not name is ``company``; one it
+    names outside that scope, or one that does not exist, is a 422: an event never creates one."""
     body = request.get_data(cache=True)
-    signature = _verify_signature(body)
+    signature = _verify_signature(secret, body)
     try:
         # The app's provider, as request.get_json: lone surrogates and deep nesting are a ValueError too.
         event = current_app.json.loads(body)
@@ -130,7 +130,11 @@ def outcome_webhook():
     problems = shape_problems(event)
     row = None
     if not problems:
-        ((row, problems),) = list(check_items([outcome_from_event(event)]))
+        item = outcome_from_event(event)
+        if company is not None:
+            item.setdefault("company", company.name)
+        allowed = {fold(company.name)} if company is not None else {fold(name) for name in company_names()}
+        ((row, problems),) = list(restrict_to_companies(check_items([item]), allowed))
     if row is None:
         return jsonify({"errors": [problem_json(p) for p in problems]}), 422
 
@@ -148,3 +152,13 @@ def outcome_webhook():
     created = summary.applications_created > 0
     return jsonify({"created": created, "requests_queued": summary.requests_queued,
                     "already_known": not created}), 201 if created else 200
+
+
+@bp.route("/webhooks/outcome", methods=["POST"])
+@limiter.limit("120 per minute")
+def outcome_webhook():
+    """The operator's webhook: one signed event for any existing company (prefer a connector per company)."""
+    secret = current_app.config.get("WEBHOOK_SECRET")
+    if not secret:
+        abort(503, "The outcome webhook is not configured (set WEBHOOK_SECRET, or use a connector).")
+    return take_generic_event(secret, None)

@@ -1,6 +1,6 @@
 """The data model, one module per aggregate; imported here so Alembic sees every table."""
 from .accounts import ROLES, User, recruiter_companies
-from .api import ApiKey, WebhookDelivery
+from .api import CONNECTOR_KINDS, ApiKey, Connector, WebhookDelivery
 from .audit import AuditEvent
 from .moderation import REVIEW_STATUSES, AdviceReview
 from .outbox import MAIL_KINDS, MAIL_STATUSES, AppKey, OutboxMessage, Suppression
@@ -10,7 +10,7 @@ from .responses import Answer, AnswerTally, Response
 from .surveys import AUDIENCES, QUESTION_KINDS, Question, Survey
 
 __all__ = [
-    "AUDIENCES", "ApiKey", "AppKey", "WebhookDelivery", "AuditEvent", "REVIEW_STATUSES", "AdviceReview", "ROLES", "User", "recruiter_companies", "MAIL_KINDS", "MAIL_STATUSES", "OUTCOMES", "QUESTION_KINDS", "STAGES", "STAGE_LABELS",
+    "AUDIENCES", "ApiKey", "AppKey", "CONNECTOR_KINDS", "Connector", "WebhookDelivery", "AuditEvent", "REVIEW_STATUSES", "AdviceReview", "ROLES", "User", "recruiter_companies", "MAIL_KINDS", "MAIL_STATUSES", "OUTCOMES", "QUESTION_KINDS", "STAGES", "STAGE_LABELS",
     "Answer", "AnswerTally", "Application", "Candidate", "Company", "FeedbackRequest", "ImportBatch", "OutboxMessage",
     "Position", "Question", "Response", "Suppression", "Survey",
 ]

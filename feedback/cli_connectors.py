@@ -1,0 +1,66 @@
+"""``flask --app wsgi feedback connectors …``: native ATS connectors (CONTRACT §3 and §8)."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from .extensions import db
+from .models import CONNECTOR_KINDS
+from .queries.companies import company_by_name
+from .services.audit import record
+from .services.connectors import ConnectorError, all_connectors, create_connector, revoke_connector
+from .tokens import public_url
+
+connectors_cli = AppGroup("connectors", help="Manage the ATS connectors: one webhook address and secret per company.")
+
+
+def hook_url(kind: str, connector_id: int) -> str:
+    return public_url(f"/hooks/{kind}/{connector_id}")
+
+
+@connectors_cli.command("create")
+@click.option("--kind", required=True, type=click.Choice(CONNECTOR_KINDS),
+              help="The ATS whose webhook this takes (generic: the outcome events of the README).")
+@click.option("--company", "company_name", required=True, metavar="NAME", help="The one company it imports for.")
+@click.option("--secret", default=None, help="The signing secret the ATS uses (default: a new random one).")
+def connectors_create_command(kind: str, company_name: str, secret: str | None) -> None:
+    """Create a connector for one company; print its URL and secret, one per line.
+
+    Give the URL and the secret to the ATS's webhook settings. Events for any other company are
+    refused (422).
+    """
+    company = company_by_name(company_name)
+    if company is None:
+        raise click.ClickException(f"no company named {company_name!r}; import its outcomes first")
+    try:
+        connector = create_connector(kind, company, secret)
+    except ConnectorError as exc:
+        raise click.ClickException(str(exc)) from None
+    record("connector created", target=f"connector {connector.id}", kind=kind, company=company.name)
+    db.session.commit()
+    click.echo(f"url: {hook_url(kind, connector.id)}")
+    click.echo(f"secret: {connector.secret}")
+
+
+@connectors_cli.command("list")
+def connectors_list_command() -> None:
+    """List the connectors: id, kind, company, URL, last event, and whether it is revoked."""
+    connectors = all_connectors()
+    if not connectors:
+        click.echo("no connectors; create one with `feedback connectors create --kind generic --company NAME`")
+    for connector in connectors:
+        last = connector.last_event_at.isoformat(timespec="seconds") if connector.last_event_at else "no event yet"
+        state = f"revoked {connector.revoked_at.date().isoformat()}" if connector.revoked_at else "live"
+        click.echo(f"{connector.id}\t{connector.kind}\t{connector.company.name}\t"
+                   f"{hook_url(connector.kind, connector.id)}\tlast event: {last}\t{state}")
+
+
+@connectors_cli.command("revoke")
+@click.argument("connector_id", type=click.IntRange(min=1), metavar="ID")
+def connectors_revoke_command(connector_id: int) -> None:
+    """Revoke the connector ID: its URL answers 404 from now on."""
+    if not revoke_connector(connector_id):
+        raise click.ClickException(f"no live connector {connector_id}")
+    record("connector revoked", target=f"connector {connector_id}")
+    db.session.commit()
+    click.echo(f"revoked connector {connector_id}")
