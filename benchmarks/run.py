@@ -35,7 +35,7 @@ COMPANIES = 100
 
 def run_one(kind: str, duration: float, warmup: float, max_answers: int, out: Path,
             parts: frozenset[str] = frozenset(("http", "send", "import"))) -> None:
-    from . import bench_dashboard, bench_http, bench_import, bench_report, bench_send
+    from . import bench_dashboard, bench_http, bench_import, bench_report, bench_send, bench_upload
     from .datagen import DataGen
 
     work = Path(tempfile.mkdtemp(prefix=f"feedback-bench-{kind}-"))
@@ -88,6 +88,8 @@ def run_one(kind: str, duration: float, warmup: float, max_answers: int, out: Pa
         if "import" in parts:
             with section(f"{kind}: import"):
                 result["import"] = bench_import.run(url, work, COMPANIES)
+            with section(f"{kind}: 16 MB of bad lines (upload, import --dry-run)"):
+                result["bad_lines"] = bench_upload.run(url, work)
     finally:
         result["seconds"] = time.perf_counter() - started
         out.write_text(json.dumps(result, indent=2, default=str))
@@ -147,6 +149,17 @@ def table_rows(results: dict[str, dict]) -> list[dict]:
                 rows.append(_row("import peak RSS 100k / 10k", kind, "MB", big["app_peak_rss_mb"],
                                  small["app_peak_rss_mb"], mem, "≤ 1.3", mem <= 1.3,
                                  "app column: 100k, baseline column: 10k"))
+        bad = res.get("bad_lines")
+        if bad:
+            limit = 30  # gunicorn's timeout: no request may tie a worker up longer
+            for label, figures in (("upload", bad["upload"]), ("import --dry-run", bad["dry_run"])):
+                note = f"peak RSS {figures['peak_rss_mb']:.0f} MB"
+                if "page_bytes" in figures:
+                    note += f"; page {figures['page_bytes'] / 1024:.0f} KiB"
+                rows.append(_row(f"{label} of {bad['file_mb']:.0f} MB of bad lines ({bad['lines']:,} lines)", kind,
+                                 "s", figures["seconds"], limit, figures["seconds"] / limit,
+                                 "≤ 30 s, RSS ≤ 256 MB", figures["seconds"] <= limit and figures["peak_rss_mb"] <= 256,
+                                 note + "; baseline column: gunicorn's timeout"))
         growth = res.get("growth", {})
         top = max((int(k) for k in growth), default=None)
         if top is not None:

@@ -18,8 +18,9 @@ from .queries.reports import company_report
 from .reports_text import report_text
 from .services.audit import record
 from .services.imports import import_outcomes
-from .services.outcomes_csv import check_outcomes, summarise
+from .services.outcomes_csv import check_outcomes
 from .services.reminders import queue_due_reminders
+from .services.validation import count_lines_after, summarise
 from .timeutil import today, utcnow
 
 feedback_cli = AppGroup("feedback", help="Import outcomes, send the follow-up e-mails, read reports.")
@@ -57,11 +58,17 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool) -> None:
     Rows already imported are recognised and create nothing.
     """
     with open_outcomes(path) as stream:
-        report = summarise(check_outcomes(stream, today(), current_app.config["MAIL_SMTPUTF8"]))
+        # Only --skip-invalid needs the whole file read; otherwise the pass stops at MAX_PROBLEMS.
+        report = summarise(check_outcomes(stream, today(), current_app.config["MAIL_SMTPUTF8"]),
+                           stop=not skip_invalid)
+    if report.stopped_at is not None:
+        report.lines_not_checked = count_lines_after(path, report.stopped_at)
     for problem in report.problems:
         click.echo(str(problem), err=True)
+    for line in report.lines():
+        click.echo(f"error: {line}", err=True)
     invalid_rows = report.rows_read - report.valid_rows
-    header_broken = any(problem.line == 1 for problem in report.problems)
+    header_broken = report.header_broken
     if dry_run:
         # A dry run summarises the file whether or not it is valid.
         click.echo(f"rows read: {report.rows_read}")
@@ -69,7 +76,8 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool) -> None:
         click.echo(f"invalid rows: {invalid_rows}")
         click.echo("dry run: nothing was written")
     if report.problems and (not skip_invalid or header_broken):
-        fail(f"{len(report.problems)} problem(s) in {path.name}; nothing was imported")
+        counted = f"at least {report.problem_count}" if report.stopped_at is not None else str(report.problem_count)
+        fail(f"{counted} problem(s) in {path.name}; nothing was imported")
     if dry_run:
         return
 

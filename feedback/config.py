@@ -101,6 +101,9 @@ class Config:
         self.FEEDBACK_LINK_MAX_AGE_DAYS = _number("FEEDBACK_LINK_MAX_AGE_DAYS", 30)
         self.FEEDBACK_MIN_RESPONSES = _number("FEEDBACK_MIN_RESPONSES", 5)
         self.FEEDBACK_REMINDER_DAYS = _int_list("FEEDBACK_REMINDER_DAYS", "3,7")
+        # The most rows a browser upload imports in its request (bigger files: the CLI or the API),
+        # so that a confirm never runs past gunicorn's timeout.
+        self.UPLOAD_MAX_ROWS = _number("UPLOAD_MAX_ROWS", 20_000)
         self.WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or self.REDIS_URL

@@ -1792,3 +1792,51 @@ def test_a_connector_imports_for_its_own_company_only_and_never_creates_one(app,
         assert gone.status_code == 404 and gone.mimetype == "application/json", path
     assert runner.invoke(args=["feedback", "connectors", "create", "--kind", "generic", "--company", "Nobody"]
                          ).exit_code != 0
+
+
+# --- uploads an attacker cannot use to exhaust a worker (item 5) ------------------------------
+
+def test_a_file_of_a_million_bad_lines_is_refused_small_and_quickly_grouped(app, make_app, import_csv, runner,
+                                                                           write_csv, tmp_path, make_user, sign_in):
+    """Attack: upload (and dry-run) 2 MB of a million one-field lines, a file whose header holds a 1 MiB
+    field, and more rows than an upload takes. Each is a 422 page of a bounded size that stops at the
+    first 1,000 problems and says how many lines it did not check; the CLI prints 1,000 problems and a
+    summary, no traceback; repeated problems are grouped ("296 lines: …"). (Time and memory: make bench.)"""
+    assert import_csv([outcome_row()]).exit_code == 0
+    make_user(RECRUITER, "recruiter", ACME)
+    web = checked(make_app(UPLOAD_MAX_ROWS=50))
+    recruiter = sign_in(RECRUITER, on=web)
+
+    def upload(content: bytes, name: str = "bad.csv"):
+        return recruiter.post("/recruiter/upload", data={
+            "csrf_token": any_csrf(recruiter), "file": (io.BytesIO(content), name)})
+
+    million = ",".join(HEADER).encode() + b"\n" + b"x\n" * 1_000_000
+    page = upload(million)
+    assert page.status_code == 422 and len(page.data) < 300_000
+    stopped = int(re.search(r"stopped after 1000 problems at line (\d+)", page.text).group(1))
+    assert f"; {1_000_001 - stopped} more line(s) were not checked" in page.text  # the header and a million
+    assert page.text.split('class="table problems"')[1].count("<tr><td>") == 1000
+    path = tmp_path / "million.csv"
+    path.write_bytes(million)
+    dry = runner.invoke(args=["feedback", "import", "--dry-run", str(path)])
+    assert dry.exit_code == 1 and isinstance(dry.exception, SystemExit)
+    problems = [line for line in dry.stderr.splitlines() if line.startswith("line ")]
+    assert len(problems) == 1000 and "error: stopped after 1000 problems" in dry.stderr
+
+    wide = ",".join(HEADER).replace("position", "position" + "p" * (1024 * 1024 + 10)).encode() + b"\nx\n"
+    page = upload(wide)
+    assert page.status_code == 422 and "<td>header</td><td>is longer than 65536 characters" in page.text
+    path.write_bytes(wide)
+    dry = runner.invoke(args=["feedback", "import", "--dry-run", str(path)])
+    assert dry.exit_code == 1 and "line 1: header: is longer than" in dry.stderr and "Traceback" not in dry.output
+
+    foreign = [outcome_row(company="Granite Bank", candidate_email=f"g{i}@example.org", application_ref=f"G-{i}")
+               for i in range(30)]
+    page = upload(csv_bytes(foreign))
+    assert page.status_code == 422
+    assert "<strong>30 lines</strong>: company: &#39;Granite Bank&#39; is not one of your companies" in page.text
+    big = [outcome_row(candidate_email=f"b{i}@example.org", application_ref=f"B-{i}") for i in range(51)]
+    page = upload(csv_bytes(big))
+    assert page.status_code == 422 and "has 51 rows; an upload takes at most 50" in page.text
+    assert "feedback import" in page.text

@@ -37,6 +37,7 @@ _SHORTEST_LIMIT = min(MAX_LENGTHS.values())
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 csv.field_size_limit(1024 * 1024)
+MAX_HEADER_LENGTH = 64 * 1024  # the column names and nothing else
 
 
 @dataclass(frozen=True)
@@ -185,12 +186,16 @@ def read_records(stream: TextIO) -> Iterator[tuple[int, dict[str, str] | None, l
     A fatal problem with the header yields it and stops: no row can be read without columns.
     """
     try:
-        header_line = stream.readline()
+        header_line = stream.readline(MAX_HEADER_LENGTH + 1)
     except UnicodeDecodeError:
         yield 1, None, [Problem(1, "file", "is not UTF-8 text; save it as UTF-8 (in Excel: \"CSV UTF-8\")")]
         return
     if not header_line.strip():
         yield 1, None, [Problem(1, "header", "the file is empty; the first line must name the columns")]
+        return
+    if len(header_line) > MAX_HEADER_LENGTH:
+        yield 1, None, [Problem(1, "header", f"is longer than {MAX_HEADER_LENGTH} characters; "
+                                             "the first line must name the columns")]
         return
     delimiter = _sniff_delimiter(header_line)
     header = [header_name(name) for name in next(csv.reader([header_line], delimiter=delimiter))]
@@ -281,22 +286,3 @@ def check_outcomes(stream: TextIO, today: date,
                    smtputf8: bool = False) -> Iterator[tuple[OutcomeRow | None, list[Problem]]]:
     """Validate an outcomes CSV row by row, in file order (see check_records)."""
     return check_records(read_records(stream), today, smtputf8=smtputf8)
-
-
-@dataclass
-class ValidationReport:
-    rows_read: int
-    valid_rows: int
-    problems: list[Problem]
-
-
-def summarise(results: Iterable[tuple[OutcomeRow | None, list[Problem]]]) -> ValidationReport:
-    """Count a validation pass: rows read, rows valid, every problem."""
-    report = ValidationReport(rows_read=0, valid_rows=0, problems=[])
-    for row, problems in results:
-        if row is not None:
-            report.valid_rows += 1
-        if row is not None or problems[0].line > 1:  # line 1 is the header, not a row
-            report.rows_read += 1
-        report.problems.extend(problems)
-    return report

@@ -8,8 +8,9 @@ from pathlib import Path
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from ..services.outcomes_csv import ValidationReport, check_outcomes, restrict_to_companies, summarise
 from ..timeutil import today
+from .outcomes_csv import Problem, check_outcomes, restrict_to_companies
+from .validation import ValidationReport, count_lines_after, summarise
 
 UPLOAD_SALT = "feedback.upload.v1"
 UPLOAD_MAX_AGE_SECONDS = 3600
@@ -121,5 +122,14 @@ def scoped_results(path: Path, allowed_companies: set[str] | None):
 
 
 def validate_upload(path: Path, allowed_companies: set[str] | None) -> ValidationReport:
-    """The same validation as the CLI import, plus the user's company scope."""
-    return summarise(scoped_results(path, allowed_companies))
+    """The same validation as the CLI import, plus the user's company scope and UPLOAD_MAX_ROWS:
+    it stops at the first MAX_PROBLEMS problems, so a page and its worker stay small and quick."""
+    report = summarise(scoped_results(path, allowed_companies))
+    if report.stopped_at is not None:
+        report.lines_not_checked = count_lines_after(path, report.stopped_at)
+    limit = current_app.config["UPLOAD_MAX_ROWS"]
+    if report.stopped_at is None and report.rows_read > limit:
+        report.problems.insert(0, Problem(1, "file", f"has {report.rows_read} rows; an upload takes at most {limit}. "
+                                                     "Import it with `flask --app wsgi feedback import` or the API"))
+        report.problem_count += 1
+    return report
