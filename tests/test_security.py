@@ -1840,3 +1840,38 @@ def test_a_file_of_a_million_bad_lines_is_refused_small_and_quickly_grouped(app,
     page = upload(csv_bytes(big))
     assert page.status_code == 422 and "has 51 rows; an upload takes at most 50" in page.text
     assert "feedback import" in page.text
+
+
+# --- /me tells nothing by its time (item 12) --------------------------------------------------
+
+def test_me_does_the_same_work_for_a_known_and_an_unknown_address(web, import_csv, runner, smtp_server):
+    """Attack: time /me with addresses to learn which are candidates. The request runs the very same SQL
+    statements whatever the address (one insert of a request the sender looks up later), so there is
+    no difference to time; the candidate alone gets the mail. (Timings are not asserted in tests.)"""
+    import_and_send(import_csv, runner, [outcome_row(candidate_email="known@example.org", outcome="withdrew",
+                                                     company_contact_email="")])
+    db.session.remove()
+
+    def statements_of(address: str) -> list[str]:
+        client = web.test_client()
+        csrf = any_csrf(client)
+        seen: list[str] = []
+
+        def note(_conn, _cursor, statement, *_args) -> None:
+            seen.append(statement)
+
+        with web.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", note)
+        try:
+            answered = client.post("/me", data={"csrf_token": csrf, "email": address})
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", note)
+        assert answered.status_code == 200 and "Check your inbox" in answered.text
+        return seen
+
+    known, unknown = statements_of("known@example.org"), statements_of("stranger@example.org")
+    assert known == unknown and any(statement.startswith("INSERT") for statement in known)
+    mailed = len(smtp_server.messages)
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+    assert [str(m["To"]) for m in smtp_server.messages[mailed:]] == ["known@example.org"]

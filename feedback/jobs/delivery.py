@@ -21,6 +21,7 @@ from flask import current_app
 from ..extensions import db, mail
 from ..mail import OutgoingItem, load_outgoing, render_items
 from ..mail.message import email_message, sender_address
+from ..services.candidate_view import resolve_view_link_requests
 from ..services.suppressions import suppress_address, suppressed_addresses
 from ..timeutil import utcnow
 from .outbox import (
@@ -83,6 +84,8 @@ def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] 
     lost either way: unsent rows stay queued.
     """
     result = DeliveryResult()
+    if resolve_view_link_requests():  # the look-ups that /me leaves to the sender
+        db.session.commit()
     units = claim_due(limit, now or utcnow())
     if units:
         items = load_outgoing([outbox_id for unit in units for outbox_id in unit])

@@ -5,7 +5,6 @@ import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError
 
 from ..extensions import db
 from ..models import Candidate, OutboxMessage
@@ -17,26 +16,31 @@ log = logging.getLogger(__name__)
 VIEW_LINK_INTERVAL = timedelta(minutes=10)
 
 
-def request_candidate_view_link(address: str) -> bool:
-    """Queue an e-mail with a view link if the address belongs to a candidate. Flushes.
-
-    Returns whether a message was queued; callers must not tell the person (no enumeration).
-    """
-    try:
-        normalised = normalise_address(address)
-    except EmailNotValidError:
-        return False
-    candidate = db.session.scalar(sa.select(Candidate).where(Candidate.email == normalised))
-    if candidate is None or is_suppressed(normalised):
-        return False
-    recent = db.session.scalar(
-        sa.select(sa.func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.candidate_id == candidate.id, OutboxMessage.kind == "candidate_view",
-            OutboxMessage.created_at > utcnow() - VIEW_LINK_INTERVAL)
-    )
-    if recent:
-        return False
-    db.session.add(OutboxMessage(kind="candidate_view", candidate_id=candidate.id, to_address=normalised))
+def request_candidate_view_link(address: str) -> None:
+    """Queue a view-link request for ``address``: one insert, the same for any address, known or not,
+    so neither the answer nor its time tells whether we hold anything for it. The sender resolves
+    it (resolve_view_link_requests). Flushes."""
+    db.session.add(OutboxMessage(kind="candidate_view", candidate_id=None, to_address=normalise_address(address)))
     db.session.flush()
-    log.info("candidate view link queued for candidate %s", candidate.id)
-    return True
+
+
+def resolve_view_link_requests() -> int:
+    """Before a delivery run: each queued view-link request gets its candidate, or is deleted when the
+    address is no candidate's, is unsubscribed, or had a link within VIEW_LINK_INTERVAL (so nothing
+    of an address someone typed stays). Returns how many were looked at. Flushes."""
+    pending = list(db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.kind == "candidate_view", OutboxMessage.candidate_id.is_(None),
+        OutboxMessage.status == "queued").order_by(OutboxMessage.id)))
+    for message in pending:
+        candidate_id = db.session.scalar(sa.select(Candidate.id).where(Candidate.email == message.to_address))
+        recent = candidate_id is not None and db.session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.candidate_id == candidate_id, OutboxMessage.kind == "candidate_view",
+                OutboxMessage.created_at > utcnow() - VIEW_LINK_INTERVAL))
+        if candidate_id is None or recent or is_suppressed(message.to_address):
+            db.session.delete(message)
+        else:
+            message.candidate_id = candidate_id
+            log.info("candidate view link queued for candidate %s", candidate_id)
+        db.session.flush()
+    return len(pending)
