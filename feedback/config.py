@@ -104,6 +104,8 @@ class Config:
         # The most rows a browser upload imports in its request (bigger files: the CLI or the API),
         # so that a confirm never runs past gunicorn's timeout.
         self.UPLOAD_MAX_ROWS = _number("UPLOAD_MAX_ROWS", 20_000)
+        # No survey fatigue (CONTRACT §2): months within which a company surveys a candidate once.
+        self.FEEDBACK_RESURVEY_MONTHS = _number("FEEDBACK_RESURVEY_MONTHS", 6)
         self.WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or self.REDIS_URL
@@ -193,6 +195,8 @@ class TestConfig(Config):
         self.FEEDBACK_MIN_RESPONSES = 5
         self.FEEDBACK_LINK_MAX_AGE_DAYS = 30
         self.FEEDBACK_REMINDER_DAYS = (3, 7)
+        # Tests import one candidate at one company many times; the rule has tests of its own.
+        self.FEEDBACK_RESURVEY_MONTHS = 0
         self.RATELIMIT_ENABLED = False
         self.CACHE_TYPE = "SimpleCache"  # each app (each test) its own, whatever REDIS_URL says
         # The tests check logins, not the hash's cost: one PBKDF2 round instead of scrypt at full cost.

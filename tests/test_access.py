@@ -46,7 +46,7 @@ FORBIDDEN = {
 }
 
 # Routes whose URL carries a signed token: the token is the credential, not the session.
-TOKEN_ENDPOINTS = {"survey.answer", "survey.renew", "unsubscribe.unsubscribe", "candidate.view"}
+TOKEN_ENDPOINTS = {"survey.answer", "survey.renew", "unsubscribe.unsubscribe", "candidate.view", "candidate.export"}
 
 # An expected outcome is a status code, or a path string: a 302 redirect to that path.
 LOGIN = "/login"
@@ -81,6 +81,7 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("candidate.ask", "GET"): same(200),
     ("candidate.ask", "POST"): same(400),
     ("candidate.view", "GET"): same(200),
+    ("candidate.export", "GET"): same(200),  # the view link is the key: whoever holds it, signed in or not
     ("dashboard.company", "GET"): SIGNED_IN_ANY,
     ("dashboard.export_aggregate", "GET"): SIGNED_IN_ANY,
     ("dashboard.export_comments", "GET"): SIGNED_IN_ANY,
@@ -191,6 +192,7 @@ def world(web, import_csv, runner, smtp_server, make_user) -> dict:
             "survey.renew": live_link.removeprefix("/f/"),
             "unsubscribe.unsubscribe": unsubscribe_token("nobody-in-particular@example.org"),
             "candidate.view": candidate_view_token(candidate_a),
+            "candidate.export": candidate_view_token(candidate_a),
         },
     }
 

@@ -465,7 +465,7 @@ def test_axe_finds_no_serious_or_critical_violation(live, chromium, seeded, data
         page.goto(live.url("/me"))
         check(page, "candidate /me (phone)", "See the feedback on your applications")
         page.goto(seeded["view"])
-        check(page, "candidate /me/view (phone)", "Where you fell short")
+        check(page, "candidate /me/view (phone)", "What the companies shared with you")
         expect(page.get_by_role("table")).to_have_count(2)  # the summary and the application's bands
 
         page = desktop.new_page()

@@ -337,6 +337,7 @@ def test_reminders_to_a_contact_come_as_one_digest_of_the_unanswered_candidates(
     (invitation,) = messages_to(smtp_server, CONTACT)
     answered_link = links_in(invitation)[0]
     assert answer(client, answered_link, COMPANY_ANSWERS).status_code == 200
+    send(runner)  # the answered candidate's feedback-ready notice (tests/test_notices.py)
 
     sent_first_days_ago(3, CONTACT)
     assert "reminders queued: 2" in remind(runner).output

@@ -197,13 +197,18 @@ def test_decline_reasons_are_stored_one_row_per_choice(client, mail_links):
 
 
 def test_interviewer_preparation_does_not_apply_before_interviews(client, mail_links):
+    """Declined on the application: not asked about interviewers or a fair chance at all (issue 16);
+    after a screen: "does not apply" is offered for interviewer preparation."""
     links = mail_links([
         candidate(1, stage="application"),
         candidate(2, stage="screen"),
         candidate(3, stage="interview"),
         candidate(4, stage="final"),
     ])
-    for address in ("person1@example.org", "person2@example.org"):
+    application = client.get(links["person1@example.org"]).text
+    assert 'name="interviewer_preparation"' not in application and 'name="fairness"' not in application
+    assert 'name="communication"' in application
+    for address in ("person2@example.org",):
         page = FormPage(client.get(links[address]).text)
         values = [option["value"] for option in page.options("interviewer_preparation")]
         assert values == ["1", "2", "3", "4", "5", NOT_APPLICABLE]

@@ -253,9 +253,12 @@ def test_erasing_a_candidate_removes_them_everywhere_and_keeps_the_aggregates(we
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
                              .where(OutboxMessage.to_address == ERASED, OutboxMessage.status == "queued")) == 0
-    assert browser.post("/me", data={"csrf_token": any_csrf(browser), "email": ERASED}).status_code == 200
     send(runner)
     assert len(smtp_server.messages) == delivered
+    # a link the person asks for on /me is the one mail that still goes: they asked (issue 16)
+    assert browser.post("/me", data={"csrf_token": any_csrf(browser), "email": ERASED}).status_code == 200
+    send(runner)
+    assert [str(m["Subject"]) for m in smtp_server.messages[delivered:]] == ["Your feedback link"]
 
 
 def test_erasing_a_company_contact_removes_their_address_and_login(web, import_csv, runner, smtp_server, make_user):

@@ -21,8 +21,9 @@ from flask import current_app
 from ..extensions import db, mail
 from ..mail import OutgoingItem, load_outgoing, render_items
 from ..mail.message import email_message, sender_address
+from ..models import NOTICE_KINDS, REQUEST_KINDS
 from ..services.candidate_view import resolve_view_link_requests
-from ..services.suppressions import suppress_address, suppressed_addresses
+from ..services.suppressions import suppress_address, suppression_scopes
 from ..timeutil import utcnow
 from .outbox import (
     MAX_RETRY_DELAY,
@@ -67,7 +68,7 @@ class _Batch:
     """What a run loaded once for all its messages."""
 
     items: dict[int, OutgoingItem]
-    suppressed: set[str]
+    scopes: dict[str, str]  # the suppression scope of each address that has one
     clock: datetime | None  # the caller's "now" (tests move it); None: the real time
     result: DeliveryResult
     server: str = "dev mailbox"
@@ -89,7 +90,7 @@ def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] 
     units = claim_due(limit, now or utcnow())
     if units:
         items = load_outgoing([outbox_id for unit in units for outbox_id in unit])
-        batch = _Batch(items, suppressed_addresses({item.to_address for item in items.values()}), now, result)
+        batch = _Batch(items, suppression_scopes({item.to_address for item in items.values()}), now, result)
         if current_app.config.get("DEV_MAILBOX"):
             _deliver_units(None, units, batch, on_progress)
         else:
@@ -137,6 +138,14 @@ def _deliver_units(host: smtplib.SMTP | None, units: list[list[int]], batch: _Ba
             on_progress(len(unit))
 
 
+def _stopped(item: OutgoingItem, batch: _Batch) -> bool:
+    """Whether the address asked to stop this kind of mail (a view link asked for is always sent)."""
+    scope = batch.scopes.get(item.to_address)
+    if scope is None or item.kind not in REQUEST_KINDS + NOTICE_KINDS:
+        return False
+    return scope == "all" or item.kind in REQUEST_KINDS
+
+
 def _deliver_unit(host: smtplib.SMTP | None, ids: list[int], batch: _Batch) -> None:
     """Render and send one e-mail (one row, or a contact's digest of several); commit its outcome."""
     items = [batch.items[outbox_id] for outbox_id in ids if outbox_id in batch.items]
@@ -144,7 +153,7 @@ def _deliver_unit(host: smtplib.SMTP | None, ids: list[int], batch: _Batch) -> N
     if not items:
         return
     ids, result = [item.outbox_id for item in items], batch.result
-    if items[0].to_address in batch.suppressed:
+    if _stopped(items[0], batch):
         cancel(ids, "address unsubscribed")
         db.session.commit()
         return
@@ -187,7 +196,7 @@ def _record_refusal(items: list[OutgoingItem], exc: Exception, now: datetime, ba
     record_failure(ids, error, now, permanent=permanent)
     if bad_address:
         suppress_address(items[0].to_address, reason="bounced")
-        batch.suppressed.add(items[0].to_address)
+        batch.scopes[items[0].to_address] = "all"
     db.session.commit()
     log.warning("outbox messages %s not sent: %s", ids, error)
 

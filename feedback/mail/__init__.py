@@ -14,7 +14,17 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import Application, Candidate, Company, FeedbackRequest, OutboxMessage, Position
+from ..models import (
+    AdviceReview,
+    Answer,
+    Application,
+    Candidate,
+    Company,
+    FeedbackRequest,
+    OutboxMessage,
+    Position,
+    Response,
+)
 from ..tokens import candidate_view_token, feedback_link_token, public_url, unsubscribe_token
 
 
@@ -98,7 +108,7 @@ def _render(template: str, context: dict) -> str:
 
 def _build(item: OutgoingItem, subject: str, template: str, **context) -> OutgoingEmail:
     unsubscribe = public_url(f"/u/{unsubscribe_token(item.to_address)}")
-    context |= {"unsubscribe_url": unsubscribe, "recipient": item.to_address}
+    context |= {"unsubscribe_url": unsubscribe, "recipient": item.to_address, "audience": item.audience}
     return OutgoingEmail(
         to_address=item.to_address,
         subject=subject,
@@ -148,6 +158,33 @@ def candidate_view_email(item: OutgoingItem) -> OutgoingEmail:
                   company=None, position=None)
 
 
+def _companies_with_news(candidate_id: int, outbox_id: int) -> list[str]:
+    """The companies whose feedback about the candidate arrived, or whose advice was approved, since
+    the candidate's last feedback-ready notice went out (every one, for the first)."""
+    since = db.session.scalar(sa.select(sa.func.max(OutboxMessage.sent_at)).where(
+        OutboxMessage.candidate_id == candidate_id, OutboxMessage.kind == "feedback_ready",
+        OutboxMessage.id != outbox_id))
+    about = (sa.select(Company.name).join(Application, Application.company_id == Company.id)
+             .join(FeedbackRequest, FeedbackRequest.application_id == Application.id)
+             .join(Response, Response.request_id == FeedbackRequest.id)
+             .where(Application.candidate_id == candidate_id, Response.audience == "company"))
+    if since is not None:
+        approved = (sa.select(Answer.response_id).join(AdviceReview, AdviceReview.answer_id == Answer.id)
+                    .where(AdviceReview.status == "approved", AdviceReview.reviewed_at > since))
+        about = about.where(sa.or_(Response.submitted_at > since, Response.id.in_(approved)))
+    return sorted(set(db.session.scalars(about)))
+
+
+def feedback_ready_email(item: OutgoingItem) -> OutgoingEmail:
+    """The notice that one or more companies shared feedback, with the candidate's private view link."""
+    companies = _companies_with_news(item.candidate_id, item.outbox_id)
+    named = (companies[0] if len(companies) == 1 else ", ".join(companies[:-1]) + f" and {companies[-1]}"
+             if companies else "A company")
+    link = public_url(f"/me/view/{candidate_view_token(item.candidate_id)}")
+    return _build(item, f"{named} shared feedback with you", "feedback_ready", link=link, companies=companies,
+                  named=named, candidate_name=item.candidate_name, company=None, position=None)
+
+
 def company_digest_email(items: list[OutgoingItem], issued_at: datetime) -> OutgoingEmail:
     """One e-mail to a company contact listing every candidate to give feedback on, each with its link."""
     first = items[0]
@@ -175,10 +212,10 @@ def render_items(items: list[OutgoingItem], issued_at: datetime) -> OutgoingEmai
     """
     if len(items) == 1:
         item = items[0]
-        if item.kind == "candidate_view":
+        if item.kind in ("candidate_view", "feedback_ready"):
             if item.candidate_id is None:
                 raise ValueError(f"outbox message {item.outbox_id} names no candidate")
-            return candidate_view_email(item)
+            return candidate_view_email(item) if item.kind == "candidate_view" else feedback_ready_email(item)
         if item.request_id is None:
             raise ValueError(f"outbox message {item.outbox_id} has no feedback request")
         return feedback_request_email(item, issued_at)

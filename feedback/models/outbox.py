@@ -11,7 +11,12 @@ from ..timeutil import utcnow
 from .base import UTCDateTime
 from .requests import FeedbackRequest
 
-MAIL_KINDS = ("invitation", "reminder", "fresh_link", "candidate_view")
+MAIL_KINDS = ("invitation", "reminder", "fresh_link", "candidate_view", "feedback_ready")
+# Two kinds of mail (CONTRACT §5): requests ask for an answer, notices tell of feedback. A view link
+# someone asked for on /me is neither: it is always sent.
+REQUEST_KINDS = ("invitation", "reminder", "fresh_link")
+NOTICE_KINDS = ("feedback_ready",)
+SUPPRESSION_SCOPES = ("all", "requests")
 MAIL_STATUSES = ("queued", "sent", "failed", "cancelled")
 
 
@@ -20,7 +25,8 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('invitation', 'reminder', 'fresh_link', 'candidate_view')", name="kind"),
+        sa.CheckConstraint(
+            "kind IN ('invitation', 'reminder', 'fresh_link', 'candidate_view', 'feedback_ready')", name="kind"),
         sa.CheckConstraint("status IN ('queued', 'sent', 'failed', 'cancelled')", name="status"),
         sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
     )
@@ -50,13 +56,16 @@ class OutboxMessage(db.Model):
 
 
 class Suppression(db.Model):
-    """An address that must never be mailed again, kept only as a keyed hash."""
+    """An address that asked to stop mail, kept only as a keyed hash: ``all`` stops requests and
+    notices, ``requests`` only the surveys and their reminders."""
 
     __tablename__ = "suppressions"
+    __table_args__ = (sa.CheckConstraint("scope IN ('all', 'requests')", name="scope"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     address_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     reason: Mapped[str] = mapped_column(sa.String(40), default="unsubscribed")
+    scope: Mapped[str] = mapped_column(sa.String(10), default="all", server_default="all")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -24,6 +24,11 @@ class ApplicationFeedback:
     advice: str | None = None
     advice_pending: bool = False
     reconsider: bool | None = None
+    feedback_on: object = None  # when the company's answer came (its response's day)
+
+    @property
+    def days_to_feedback(self) -> int | None:
+        return (self.feedback_on - self.decided_on).days if self.feedback_on else None
 
 
 def candidate_applications(candidate_id: int) -> list[ApplicationFeedback]:
@@ -41,16 +46,17 @@ def candidate_applications(candidate_id: int) -> list[ApplicationFeedback]:
         return []
     answers = db.session.execute(
         sa.select(FeedbackRequest.application_id, Question.key, Answer.number, Answer.text, AdviceReview.status,
-                  AdviceReview.released_text)
+                  AdviceReview.released_text, Response.submitted_at)
         .join(Response, Response.request_id == FeedbackRequest.id)
         .join(Answer, Answer.response_id == Response.id)
         .join(Question, Question.id == Answer.question_id)
         .outerjoin(AdviceReview, AdviceReview.answer_id == Answer.id)
         .where(FeedbackRequest.application_id.in_(list(feedback)), FeedbackRequest.audience == "company")
     ).all()
-    for application_id, key, number, text, review_status, released in answers:
+    for application_id, key, number, text, review_status, released, submitted_at in answers:
         item = feedback[application_id]
         item.answered = True
+        item.feedback_on = submitted_at.date()
         if key == "reasons":
             item.reasons.append(text)
         elif key in BAND_KEYS and number is not None:

@@ -10,7 +10,6 @@ from ..extensions import db
 from ..models import Candidate, OutboxMessage
 from ..names import normalise_address
 from ..timeutil import utcnow
-from .suppressions import is_suppressed
 
 log = logging.getLogger(__name__)
 VIEW_LINK_INTERVAL = timedelta(minutes=10)
@@ -26,7 +25,7 @@ def request_candidate_view_link(address: str) -> None:
 
 def resolve_view_link_requests() -> int:
     """Before a delivery run: each queued view-link request gets its candidate, or is deleted when the
-    address is no candidate's, is unsubscribed, or had a link within VIEW_LINK_INTERVAL (so nothing
+    address is no candidate's or had a link within VIEW_LINK_INTERVAL (so nothing
     of an address someone typed stays). Returns how many were looked at. Flushes."""
     pending = list(db.session.scalars(sa.select(OutboxMessage).where(
         OutboxMessage.kind == "candidate_view", OutboxMessage.candidate_id.is_(None),
@@ -37,7 +36,7 @@ def resolve_view_link_requests() -> int:
             sa.select(sa.func.count()).select_from(OutboxMessage).where(
                 OutboxMessage.candidate_id == candidate_id, OutboxMessage.kind == "candidate_view",
                 OutboxMessage.created_at > utcnow() - VIEW_LINK_INTERVAL))
-        if candidate_id is None or recent or is_suppressed(message.to_address):
+        if candidate_id is None or recent:  # an unsubscribed person still gets the link they asked for
             db.session.delete(message)
         else:
             message.candidate_id = candidate_id

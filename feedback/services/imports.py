@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects import postgresql
 
 from ..extensions import db
@@ -43,6 +44,7 @@ class ImportSummary:
     requests_queued: int = 0
     rows_known: int = 0
     suppressed: int = 0
+    resurvey_skipped: int = 0
     batch_id: int | None = None
 
     def lines(self) -> list[str]:
@@ -55,6 +57,8 @@ class ImportSummary:
         ]
         if self.suppressed:
             lines.append(f"e-mails not queued (address unsubscribed): {self.suppressed}")
+        if self.resurvey_skipped:
+            lines.append(f"candidate surveys not sent (surveyed by that company lately): {self.resurvey_skipped}")
         return lines
 
 
@@ -203,7 +207,7 @@ def import_outcomes(
         new = [(values, email) for values, email in applications if _identity(values) not in known]
         summary.rows_known += len(applications) - len(new)
         if new:
-            _create_applications(new, surveys, ids, summary, now)
+            _create_applications(new, surveys, ids, summary, now, existing_candidates)
         if on_progress:
             on_progress(len(chunk))
 
@@ -221,9 +225,24 @@ def import_outcomes(
     return summary
 
 
-def _create_applications(
-    new: list[tuple[tuple, str]], surveys: dict, ids: IdAllocator, summary: ImportSummary, now: datetime
-) -> None:
+def _recently_surveyed(pairs: set[tuple[int, int]], now: datetime) -> set[tuple[int, int]]:
+    """Those (company, candidate) pairs whose candidate-experience survey went out, or waits to, within
+    FEEDBACK_RESURVEY_MONTHS (0: the rule is off)."""
+    months = current_app.config["FEEDBACK_RESURVEY_MONTHS"]
+    if not pairs or months <= 0:
+        return set()
+    cutoff = now - timedelta(days=round(months * 30.44))
+    found = db.session.execute(
+        sa.select(Application.company_id, Application.candidate_id)
+        .join(FeedbackRequest, FeedbackRequest.application_id == Application.id)
+        .where(FeedbackRequest.audience == "candidate", FeedbackRequest.cancelled_at.is_(None),
+               Application.candidate_id.in_({candidate for _company, candidate in pairs}),
+               sa.func.coalesce(FeedbackRequest.first_sent_at, FeedbackRequest.created_at) >= cutoff))
+    return {tuple(row) for row in found} & pairs
+
+
+def _create_applications(new: list[tuple[tuple, str]], surveys: dict, ids: IdAllocator, summary: ImportSummary,
+                         now: datetime, existing_candidates: set[int]) -> None:
     """Insert the new applications (values, candidate address), their requests and queued e-mails."""
     application_ids = ids.take(Application.__table__, len(new))
     applications = [(id_, *values) for id_, (values, _email) in zip(application_ids, new)]
@@ -232,9 +251,17 @@ def _create_applications(
 
     candidate_survey, company_survey = surveys[CANDIDATE_EXPERIENCE].id, surveys[CANDIDATE_FEEDBACK].id
     requests = []  # REQUEST_COLUMNS without the id
+    # Only a candidate known before this chunk can have been surveyed lately (a new one: in this import).
+    surveyed = _recently_surveyed({(app[1], app[3]) for app in applications if app[3] in existing_candidates}, now)
+    resurvey = current_app.config["FEEDBACK_RESURVEY_MONTHS"] > 0
     for application, (_values, candidate_email) in zip(applications, new):
-        application_id, company_id, outcome, contact_email = (application[i] for i in (0, 1, 6, 9))
-        requests.append((application_id, company_id, candidate_survey, "candidate", candidate_email, now))
+        application_id, company_id, candidate_id, outcome, contact_email = (application[i] for i in (0, 1, 3, 6, 9))
+        if (company_id, candidate_id) in surveyed:
+            summary.resurvey_skipped += 1
+        else:
+            requests.append((application_id, company_id, candidate_survey, "candidate", candidate_email, now))
+            if resurvey:
+                surveyed.add((company_id, candidate_id))
         if outcome == "rejected":
             requests.append((application_id, company_id, company_survey, "company", contact_email, now))
     request_ids = ids.take(FeedbackRequest.__table__, len(requests))

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import AdviceReview, Answer, Question, User
 from ..timeutil import utcnow
+from .notices import announce_feedback
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ def review_advice(review: AdviceReview, decision: str, reviewer: User, edited_te
     review.reviewed_by_id = reviewer.id
     review.reviewed_at = utcnow()
     db.session.flush()
+    if decision == "approve":
+        announce_feedback(review.answer.response_id)
     log.info("advice review %s %s by user %s", review.id, review.status, reviewer.id)
 
 

@@ -133,13 +133,15 @@ def validate_record(line: int, record: dict[str, str], today: date,
     problems: list[Problem] = []
     values: dict[str, str] = {}
     texts = [(column, (record.get(column) or "").strip()) for column in COLUMNS]
-    # One search over the whole row: only a row with a control character, a value past the shortest
-    # limit, or a person or role field needs _check_value's look at the value.
-    suspect = invisible_problem("".join([value for _column, value in texts])) is not None
+    # Two searches over the whole row: only a row with a control character, a sign of a link or
+    # markup in a person or role field, or a value past the shortest limit needs _check_value's
+    # look at each value.
+    suspect = (invisible_problem("".join([value for _column, value in texts])) is not None
+               or person_or_role_problem("\n".join([record.get(column) or "" for column in PERSON_AND_ROLE_COLUMNS]))
+               is not None)
     for column, value in texts:
         if value:
-            if ((suspect or column in PERSON_AND_ROLE_COLUMNS or len(value) > _SHORTEST_LIMIT)
-                    and not _check_value(line, column, value, problems)):
+            if (suspect or len(value) > _SHORTEST_LIMIT) and not _check_value(line, column, value, problems):
                 continue
         elif column in REQUIRED_COLUMNS:
             problems.append(Problem(line, column, "is required"))

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Answer, AnswerTally, Application, FeedbackRequest, OutboxMessage, Question, Response
 from ..timeutil import utcnow
 from .moderation import queue_advice_for_review
+from .notices import announce_feedback, holds_releasable_feedback
 from .suppressions import is_suppressed
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def submit_response(request_id: int, answers: list[dict]) -> int:
     connection.execute(_CANCEL_REMINDERS, {"answered_request": request_id})
     if response.audience == "company":
         queue_advice_for_review(response.id, response.company_id)
+        if holds_releasable_feedback(response.id):
+            announce_feedback(response.id)
     if answers:
         # Last: concurrent answers for the same company wait for these rows until the commit.
         connection.execute(_ADD_TO_TALLIES[connection.dialect.name], {"answered_response": response.id})

@@ -8,13 +8,25 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db, limiter
 from ..models import STAGE_LABELS, FeedbackRequest
 from ..queries.links import answered_at, linked_request
+from ..reports_text import QUESTION_LABELS
 from ..services.responses import AlreadyAnswered, link_expires_at, request_fresh_link, submit_response
 from ..services.surveys import stored_survey
+from ..surveys.candidate_words import BAND_MEANINGS, COMPANY_REASONS, next_steps, reason_words
+from ..surveys.definitions import BAND_KEYS, BAND_LABELS, NOT_APPLICABLE
 from ..surveys.rules import applicable_questions
 from ..timeutil import utcnow
 from ..tokens import LinkCheck, read_feedback_link_token
 from . import bp
 from .forms import RenewLinkForm, answers_from_form, survey_form_class
+
+
+def candidate_preview(form) -> dict:
+    """What the candidate's page will show of a contact's valid answers (advice: once approved)."""
+    bands = {key: int(form[key].data) for key in BAND_KEYS
+             if key in form and form[key].data not in (None, "", NOT_APPLICABLE)}
+    return {"reasons": list(dict.fromkeys(form.reasons.data or [])) if "reasons" in form else [],
+            "bands": bands, "advice": (form.strengthen.data or "").strip() if "strengthen" in form else "",
+            "reconsider": "reconsider" in form and form.reconsider.data == "yes"}
 
 
 def _load(token: str) -> tuple[sa.Row, LinkCheck]:
@@ -56,20 +68,28 @@ def answer(token: str):
     survey = stored_survey(link.survey_id)
     questions = applicable_questions(survey, link)
     form = survey_form_class(survey, link, link.company_name)()
-    status = 200
+    status, preview = 200, None
+    previewing = link.audience == "company" and request.form.get("action") == "preview"
     if request.method == "POST":
-        if form.validate():
+        if form.validate() and previewing:  # nothing is stored: the contact sees the candidate's page first
+            preview = candidate_preview(form)
+        elif form.validate():
             try:
                 submit_response(link.id, answers_from_form(form, questions))
                 db.session.commit()
             except (AlreadyAnswered, IntegrityError):
                 db.session.rollback()
                 return render_template("survey/used.html", answered_at=answered_at(link.id)), 410
-            return render_template("survey/thanks.html", audience=link.audience, company=link.company_name)
-        status = 400
+            return render_template("survey/thanks.html", audience=link.audience, company=link.company_name,
+                                   outcome=link.outcome)
+        else:
+            status = 400
     return render_template(
         "survey/form.html",
         form=form,
+        preview=preview,
+        band_labels=BAND_LABELS, band_meanings=BAND_MEANINGS, skill_labels=QUESTION_LABELS,
+        company_reasons=COMPANY_REASONS, reason_words=reason_words, next_steps=next_steps,
         survey=survey,
         questions=questions,
         link=link,

@@ -14,9 +14,21 @@ class Case(Protocol):
     stage: str
 
 
+# The one table of which questions fit the stage reached (the form, the reports and the anonymity
+# counts all follow it: a question not asked has no answer to count). Declined on the application
+# alone, a candidate met no interviewer and had no chance to show their skills.
+NOT_ASKED_AT_STAGE = {
+    "interviewer_preparation": ("application",),
+    "fairness": ("application",),
+}
+
+
 def asks(question_key: str, application: Case) -> bool:
-    """Whether the question is asked at all: decline reasons only when the candidate left."""
-    return question_key != "decline_reasons" or application.outcome in OUTCOMES_LEFT_BY_CANDIDATE
+    """Whether the question is asked at all: decline reasons only when the candidate left; the
+    interview questions only once there was one (NOT_ASKED_AT_STAGE)."""
+    if question_key == "decline_reasons" and application.outcome not in OUTCOMES_LEFT_BY_CANDIDATE:
+        return False
+    return application.stage not in NOT_ASKED_AT_STAGE.get(question_key, ())
 
 
 def applicable_questions(survey, application: Case) -> list:

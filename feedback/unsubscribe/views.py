@@ -29,10 +29,13 @@ def unsubscribe(token: str):
         if form.validate_on_submit():
             suppress_address(normalise_address(form.email.data))
             db.session.commit()
-            return render_template("unsubscribe/done.html")
+            return render_template("unsubscribe/done.html", scope="all")
         return render_template("unsubscribe/by_address.html", form=form), (400 if form.errors else 200)
     if request.method == "GET":
         return render_template("unsubscribe/confirm.html", token=token)
-    suppress_address_hash(digest)
+    # The page's "surveys only" button says so; the one-click POST of a mail client (RFC 8058,
+    # "List-Unsubscribe=One-Click") and the page's other button stop everything.
+    scope = "requests" if request.form.get("scope") == "requests" else "all"
+    suppress_address_hash(digest, scope=scope)
     db.session.commit()
-    return render_template("unsubscribe/done.html")
+    return render_template("unsubscribe/done.html", scope=scope)

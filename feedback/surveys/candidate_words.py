@@ -1,0 +1,74 @@
+"""The candidate view's words (issue 16): each reason said to the person reading it, whether it is
+about the company rather than about them, and one concrete next step; what each band means."""
+from __future__ import annotations
+
+# code -> (what the company noted, said to the candidate; about the company, not the candidate; next step)
+REASONS: dict[str, tuple[str, bool, str]] = {
+    "technical_skills": (
+        "The technical skills the role needs did not yet come through at the level it asks for.", False,
+        "Pick the one or two skills the job advert stresses most and practise them on a small project you can "
+        "show, or take a short course with exercises."),
+    "experience": (
+        "Your experience so far was less close to this role than the company needed.", False,
+        "In your next applications, lead with the experience nearest to the role, with one line on what you did "
+        "and what came of it."),
+    "communication": (
+        "How you explained your thinking came across less clearly than the role needs.", False,
+        "Practise answering two or three typical questions aloud, two minutes each: the situation, what you did, "
+        "the result. Record yourself once and listen back."),
+    "problem_solving": (
+        "How you worked through the problems was below what the role needs.", False,
+        "Practise thinking aloud on problems like the ones you were given: say what you assume, start with the "
+        "simplest approach, then improve it."),
+    "qualification": (
+        "A qualification or certificate the role requires was missing.", False,
+        "Check which qualification the role named; if you want roles like it, plan how you could get it and say "
+        "so in your next application."),
+    "stronger_match": (
+        "Another candidate matched the requirements more closely. This says more about who else applied than "
+        "about you.", False,
+        "Nothing in particular to fix: keep applying for similar roles. The skill bands, where given, show where "
+        "you stood."),
+    "role_changed": (
+        "The role was closed, filled internally or changed. This was about the company's plans, not about you.",
+        True, "Nothing to work on here. If you liked the company, look out for its next openings."),
+    "compensation": (
+        "Your salary expectations and the role's pay range did not meet.", True,
+        "Check the usual pay for similar roles where you live, and ask early in a process what the range is."),
+    "availability": (
+        "The start date, location or working hours did not fit.", True,
+        "Say early which start date, place and hours work for you, and ask about theirs."),
+}
+
+# The reasons about the company's plans or the role's terms, shown apart and never as shortcomings.
+COMPANY_REASONS = tuple(code for code, (_words, about_company, _step) in REASONS.items() if about_company)
+
+
+def reason_words(code: str) -> str:
+    """A reason code as the candidate reads it (a code of an older survey as it is)."""
+    return REASONS[code][0] if code in REASONS else code
+
+
+# A band is how the company rated what you showed against what the role needs.
+BAND_MEANINGS = {
+    "Not shown": "you did not get to show this, or it fell clearly short of what the role needs",
+    "Partly shown": "some of it was there, not yet at the level the role needs",
+    "Met": "what the role needs",
+    "Exceeded": "more than the role needs",
+}
+
+# The next step for a skill rated "Not shown" or "Partly shown": the one of the reason about that skill.
+SKILL_REASONS = {"technical_skills": "technical_skills", "relevant_experience": "experience",
+                 "communication_skills": "communication", "problem_solving": "problem_solving"}
+LOW_BANDS = (1, 2)
+
+
+def next_steps(reasons: list[str], bands: dict[str, int]) -> list[str]:
+    """One concrete next step per reason and per low band, each once, in the order they were given."""
+    codes = [*reasons, *(SKILL_REASONS[key] for key, band in bands.items() if band in LOW_BANDS)]
+    steps: list[str] = []
+    for code in codes:
+        step = REASONS.get(code, ("", False, ""))[2]
+        if step and step not in steps:
+            steps.append(step)
+    return steps
