@@ -35,9 +35,8 @@ from playwright import sync_api
 from werkzeug.serving import make_server
 
 from feedback.extensions import db
-from feedback.models import Candidate, Company, Response
+from feedback.models import Company, Response
 from feedback.services.accounts import create_user
-from feedback.tokens import candidate_view_token
 
 expect = sync_api.expect
 
@@ -410,31 +409,40 @@ def run_axe(page) -> dict:
 
 @pytest.fixture
 def seeded(live, write_csv, smtp_server) -> dict:
-    """Six Acme candidates (mail sent), five answered (the dashboard shows figures), one not; the
-    company gave feedback to the first; a company login."""
+    """Six Acme candidates (mail sent), five answered (the dashboard shows figures), one not; Acme
+    gave the first feedback with a skills reason, and Borealis, where the role was closed; the first
+    got the feedback-ready e-mail (its link opens the view); a company login."""
     rows = [outcome_row(candidate_name=f"Candidate {i}", candidate_email=f"c{i}@example.org", application_ref=f"A-{i}",
                         outcome="rejected" if i == 0 else "withdrew", stage="interview" if i % 2 else "final",
                         company_contact_email="hiring@acme-robotics.example.com" if i == 0 else "")
             for i in range(6)]
+    rows.append(outcome_row(candidate_name="Candidate 0", candidate_email="c0@example.org", application_ref="B-0",
+                            company="Borealis Logistics", position="Dispatcher",
+                            company_contact_email="hm@borealis.example.com"))
     live.cli("import", str(write_csv(rows)))
     live.cli("send")
     survey_link = live.link_pattern("/f/")
     client = live.app.test_client()
     for i, fields in enumerate([*EARLIER_ANSWERS, {"nps": 7, "communication": 4, "improve": "More notice."}]):
-        answer_in_process(client, urlsplit(link_in(*messages_to(smtp_server, f"c{i}@example.org"),
+        answer_in_process(client, urlsplit(link_in(messages_to(smtp_server, f"c{i}@example.org")[0],
                                                    survey_link)).path, fields)
     (contact_mail,) = messages_to(smtp_server, "hiring@acme-robotics.example.com")
     answer_in_process(client, urlsplit(link_in(contact_mail, survey_link)).path, {
         "reasons": "stronger_match", "technical_skills": 3, "relevant_experience": 2, "communication_skills": 4,
         "problem_solving": 3, "strengthen": "More practice with test automation.", "reconsider": "yes"})
+    (borealis_mail,) = messages_to(smtp_server, "hm@borealis.example.com")
+    answer_in_process(client, urlsplit(link_in(borealis_mail, survey_link)).path,
+                      {"reasons": "role_changed", "reconsider": "no"})
+    live.cli("send")
+    (notice,) = [m for m in messages_to(smtp_server, "c0@example.org") if "shared feedback" in str(m["Subject"])]
     acme = db.session.scalar(sa.select(Company).where(Company.name == COMPANY))
     create_user(COMPANY_USER, PASSWORD, "company", [acme])
     db.session.commit()
-    first = db.session.scalar(sa.select(Candidate.id).where(Candidate.email == "c0@example.org"))
     return {
         "survey": link_in(*messages_to(smtp_server, "c5@example.org"), survey_link),
         "dashboard": live.url(f"/companies/{acme.id}/dashboard"),
-        "view": live.url(f"/me/view/{candidate_view_token(first)}"),
+        "view": link_in(notice, live.link_pattern("/me/view/")),
+        "notice_html": notice.get_body(preferencelist=("html",)).get_content(),
     }
 
 
@@ -464,9 +472,13 @@ def test_axe_finds_no_serious_or_critical_violation(live, chromium, seeded, data
         check(page, "survey thank-you (phone)", "Thank you")
         page.goto(live.url("/me"))
         check(page, "candidate /me (phone)", "See the feedback on your applications")
-        page.goto(seeded["view"])
+        page.set_content(seeded["notice_html"])  # the feedback-ready e-mail, as a phone shows it
+        results["feedback-ready e-mail (phone)"] = run_axe(page)
+        page.screenshot(path=str(screenshots / "axe-feedback-ready-e-mail-phone.png"), full_page=True)
+        page.goto(seeded["view"])  # its link
         check(page, "candidate /me/view (phone)", "What the companies shared with you")
         expect(page.get_by_role("table")).to_have_count(2)  # the summary and the application's bands
+        expect(page.get_by_text("About the role, not about you")).to_be_visible()
 
         page = desktop.new_page()
         page.goto(live.url("/login"))

@@ -173,7 +173,9 @@ def test_the_candidate_view_is_written_for_the_candidate(web, import_csv, runner
     send(runner)
     page = web.test_client().get(view_of(smtp_server)).text
     assert "What the companies shared with you" in page and "Where you fell short" not in page
-    assert "About the role, not about you" in page and "about the company&#39;s plans, not about you" in page
+    assert "About the role, not about you" in page
+    # once, with its application: never counted among what the companies noted about the candidate
+    assert page.count("about the company&#39;s plans, not about you") == 1
     assert "Nothing to work on here" in page
     assert "does not plan to consider you" not in page and f"{BOREALIS} is open to you for future roles" in page
     assert f"{ACME} is open to you" not in page
@@ -244,3 +246,30 @@ def test_a_candidate_downloads_everything_held_about_them(web, import_csv, runne
     assert answers["company"] == ACME and answers["answers"]["improve"] == "Faster replies."
     assert data["mail_stopped"] == "no"
     assert web.test_client().get("/me/view/not-a-token/export.json").status_code == 404
+
+
+def test_advice_approved_later_is_announced_the_same_way(web, import_csv, runner, smtp_server, make_user, sign_in):
+    """The reasons went out at once; the advice, approved the next day, brings a notice of its own
+    (a day after the first), naming the company again."""
+    assert import_csv([rejected_at(ACME)]).exit_code == 0
+    send(runner)
+    answer_as_contact(web.test_client(), smtp_server, ACME)
+    send(runner)
+    first, = notices()
+    assert first.status == "sent"
+    make_user("admin@feedback.example", "admin")
+    admin = sign_in("admin@feedback.example")
+    listing = admin.get("/recruiter/reviews").text
+    review_id = re.search(r'action="/recruiter/reviews/(\d+)"', listing).group(1)
+    token = re.search(rf'name="r{review_id}-csrf_token" type="hidden" value="([^"]+)"', listing).group(1)
+    decided = admin.post(f"/recruiter/reviews/{review_id}", data={
+        f"r{review_id}-csrf_token": token, f"r{review_id}-decision": "approve"})
+    assert decided.status_code == 302
+    _first, later = notices()
+    assert later.status == "queued" and later.next_attempt_at >= first.sent_at + timedelta(hours=23, minutes=59)
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == later.id).values(next_attempt_at=utcnow()))
+    db.session.commit()
+    send(runner)
+    (second,) = [m for m in messages_to(smtp_server, ANA) if "shared feedback" in str(m["Subject"])][1:]
+    assert str(second["Subject"]) == f"{ACME} shared feedback with you"
+    assert "Practise system design." in web.test_client().get(VIEW_LINK.findall(text_of(second))[0]).text
