@@ -27,7 +27,7 @@ class RedactingLogger(Logger):
     names but the request lacks prints as "-", as gunicorn's own atoms do.
     """
 
-    def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201
+    def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         return {key: redact(atoms[key]) if isinstance(atoms[key], str) else atoms[key]
                 for key in self._printed_atoms() if key in atoms}
@@ -45,7 +45,7 @@ class RedactingLogger(Logger):
 logger_class = RedactingLogger
 
 
-def on_starting(server):  # noqa: ANN001, ANN201
+def on_starting(server):
     """Refuse to start workers whose rate limits would not hold as configured (README, Serving)."""
     problem = rate_limit_storage_problem(server.cfg.workers)
     if problem:
