@@ -6,7 +6,7 @@ import logging
 import re
 from urllib.parse import unquote
 
-TOKEN_PATH = re.compile(r"/(f|u|me/view)/[^\s/?\"']+")
+TOKEN_PATH = re.compile(r"/(f|u|c|me/view)/[^\s/?\"']+")
 # What itsdangerous signs: payload.timestamp.signature, in URL-safe base64 (every link token).
 SIGNED_TOKEN = re.compile(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{20,}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

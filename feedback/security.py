@@ -7,7 +7,7 @@ from flask import abort, current_app, request, session
 from flask.json.provider import DefaultJSONProvider
 
 # Pages whose address carries a link token (errors under them included): the URL never leaves the site.
-TOKEN_PATH_PREFIXES = ("/f/", "/u/", "/me/view/")
+TOKEN_PATH_PREFIXES = ("/f/", "/u/", "/me/view/", "/c/")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"

@@ -161,6 +161,30 @@ def read_unsubscribe_token(token: str) -> tuple[str, bool] | None:
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
+CONTACT_SALT = "feedback.contact.v1"
+
+
+def contact_token(request_id: int) -> str:
+    """A company contact's page of all their candidates (/c/<token>): it names one of their requests,
+    and the page shows the requests sent to the same address; signed now with the current key."""
+    return _serializer(CONTACT_SALT).dumps(request_id)
+
+
+def read_contact_token(token: str) -> tuple[int | None, bool]:
+    """(request id, expired) for a contact token; (None, False) when it is not ours. It lives as long
+    as a feedback link (FEEDBACK_LINK_MAX_AGE_DAYS)."""
+    max_age = current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"] * 86400
+    try:
+        payload = _serializer(CONTACT_SALT).loads(token, max_age=max_age)
+    except SignatureExpired:
+        return None, True
+    except (BadData, UnicodeError, ValueError):
+        return None, False
+    if type(payload) is not int or payload <= 0:
+        return None, False
+    return payload, False
+
+
 CANDIDATE_VIEW_SALT = "feedback.candidate-view.v1"
 CANDIDATE_VIEW_MAX_AGE_DAYS = 7
 

@@ -17,9 +17,9 @@ from conftest import company_named, csrf_token, links_in, outcome_row
 from flask import url_for
 
 from feedback.extensions import db
-from feedback.models import AdviceReview, Application, Candidate, ImportBatch, OutboxMessage
+from feedback.models import AdviceReview, Application, Candidate, FeedbackRequest, ImportBatch, OutboxMessage
 from feedback.services.connectors import create_connector
-from feedback.tokens import candidate_view_token, unsubscribe_token
+from feedback.tokens import candidate_view_token, contact_token, unsubscribe_token
 
 A = "Acme Robotics"
 B = "Borealis Logistics"
@@ -46,7 +46,8 @@ FORBIDDEN = {
 }
 
 # Routes whose URL carries a signed token: the token is the credential, not the session.
-TOKEN_ENDPOINTS = {"survey.answer", "survey.renew", "unsubscribe.unsubscribe", "candidate.view", "candidate.export"}
+TOKEN_ENDPOINTS = {"survey.answer", "survey.renew", "unsubscribe.unsubscribe", "candidate.view", "candidate.export",
+                   "survey.contact"}
 
 # An expected outcome is a status code, or a path string: a 302 redirect to that path.
 LOGIN = "/login"
@@ -82,6 +83,7 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("candidate.ask", "POST"): same(400),
     ("candidate.view", "GET"): same(200),
     ("candidate.export", "GET"): same(200),  # the view link is the key: whoever holds it, signed in or not
+    ("survey.contact", "GET"): same(200),  # a contact's page: its signed link is the key, like /f/
     ("dashboard.company", "GET"): SIGNED_IN_ANY,
     ("dashboard.export_aggregate", "GET"): SIGNED_IN_ANY,
     ("dashboard.export_comments", "GET"): SIGNED_IN_ANY,
@@ -193,6 +195,9 @@ def world(web, import_csv, runner, smtp_server, make_user) -> dict:
             "unsubscribe.unsubscribe": unsubscribe_token("nobody-in-particular@example.org"),
             "candidate.view": candidate_view_token(candidate_a),
             "candidate.export": candidate_view_token(candidate_a),
+            "survey.contact": contact_token(db.session.scalar(
+                sa.select(FeedbackRequest.id).join(Application).where(
+                    FeedbackRequest.audience == "company", Application.company_id == company_a.id).limit(1))),
         },
     }
 

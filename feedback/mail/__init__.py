@@ -25,7 +25,7 @@ from ..models import (
     Position,
     Response,
 )
-from ..tokens import candidate_view_token, feedback_link_token, public_url, unsubscribe_token
+from ..tokens import candidate_view_token, contact_token, feedback_link_token, public_url, unsubscribe_token
 
 
 @dataclass
@@ -201,7 +201,8 @@ def company_digest_email(items: list[OutgoingItem], issued_at: datetime) -> Outg
                else f"Feedback for {count} candidates you declined")
     positions = {entry["position"] for entry in entries}
     return _build(first, subject, "company_digest", kind=first.kind, items=entries, company=", ".join(companies),
-                  position="several positions" if len(positions) > 1 else entries[0]["position"])
+                  position="several positions" if len(positions) > 1 else entries[0]["position"],
+                  contact_link=public_url(f"/c/{contact_token(first.request_id)}"))
 
 
 def render_items(items: list[OutgoingItem], issued_at: datetime) -> OutgoingEmail:

@@ -17,6 +17,7 @@ from ..surveys.rules import applicable_questions
 from ..timeutil import utcnow
 from ..tokens import LinkCheck, read_feedback_link_token
 from . import bp
+from .contact import sitting_links, sitting_of
 from .forms import RenewLinkForm, answers_from_form, survey_form_class
 
 
@@ -80,8 +81,10 @@ def answer(token: str):
             except (AlreadyAnswered, IntegrityError):
                 db.session.rollback()
                 return render_template("survey/used.html", answered_at=answered_at(link.id)), 410
+            sitting = sitting_of(link.id) if link.audience == "company" else None
             return render_template("survey/thanks.html", audience=link.audience, company=link.company_name,
-                                   outcome=link.outcome)
+                                   outcome=link.outcome, sitting=sitting,
+                                   links=sitting_links(sitting, link.id) if sitting else None)
         else:
             status = 400
     return render_template(
@@ -95,6 +98,7 @@ def answer(token: str):
         link=link,
         stage_label=STAGE_LABELS[link.stage],
         expires_at=link_expires_at(link.link_issued_at),
+        sitting=sitting_of(link.id) if link.audience == "company" else None,
     ), status
 
 
