@@ -72,9 +72,10 @@ def answer(token: str):
     status, preview = 200, None
     previewing = link.audience == "company" and request.form.get("action") == "preview"
     if request.method == "POST":
-        if form.validate() and previewing:  # nothing is stored: the contact sees the candidate's page first
+        valid = form.validate()
+        if valid and previewing:  # nothing is stored: the contact sees the candidate's page first
             preview = candidate_preview(form)
-        elif form.validate():
+        elif valid:
             try:
                 submit_response(link.id, answers_from_form(form, questions))
                 db.session.commit()
