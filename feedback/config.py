@@ -106,6 +106,12 @@ class Config:
         self.UPLOAD_MAX_ROWS = _number("UPLOAD_MAX_ROWS", 20_000)
         # No survey fatigue (CONTRACT §2): months within which a company surveys a candidate once.
         self.FEEDBACK_RESURVEY_MONTHS = _number("FEEDBACK_RESURVEY_MONTHS", 6)
+        # Follow-up speed (CONTRACT §2, §5, §6): working days after the decision by which a company
+        # contact's feedback is due, and at which its absence goes to the company's recruiters.
+        self.FEEDBACK_SLA_DAYS = _number("FEEDBACK_SLA_DAYS", 3)
+        self.FEEDBACK_ESCALATE_DAYS = _number("FEEDBACK_ESCALATE_DAYS", 5)
+        if self.FEEDBACK_SLA_DAYS < 0 or self.FEEDBACK_ESCALATE_DAYS < 1:
+            raise ConfigError("FEEDBACK_SLA_DAYS must be 0 or more and FEEDBACK_ESCALATE_DAYS 1 or more")
         self.WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or self.REDIS_URL

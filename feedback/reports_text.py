@@ -77,4 +77,27 @@ def report_text(report: dict) -> str:
         share = feedback["open_to_future_roles"]
         if share is not None:
             lines.append(f"  Open to the candidate for future roles: {100 * share:.0f}%")
+    lines.append("")
+    lines.extend(follow_up_lines(report["follow_up"], k))
     return "\n".join(lines)
+
+
+def _days(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:g} working day" + ("" if value == 1 else "s")
+
+
+def follow_up_lines(follow_up: dict, k: int) -> list[str]:
+    """The follow-up speed part of the text report."""
+    sla, feedback = follow_up["sla_days"], follow_up["company_feedback"]
+    lines = [f"Follow-up speed (feedback due within {sla} working days of the decision)"]
+    lines.append(f"  Asked: {feedback['due']}  given: {feedback['given']}  "
+                 f"within {sla} working days: {feedback['within_sla']} ({_rate(feedback['within_sla'], feedback['due'])})  "
+                 f"overdue now: {feedback['overdue']}")
+    lines.append(f"  Median time to feedback: {_days(feedback['median_days'])}")
+    for name, label in (("within_sla", "feedback on time"), ("late_or_never", "feedback late or never")):
+        group = follow_up["by_speed"][name]
+        shown = f"withheld: fewer than {k}" if group["withheld"] else f"NPS {_nps(group['nps'])}"
+        lines.append(f"  Candidates with {label:<24}{group['responses']:>4} responses  ({shown})")
+    return lines

@@ -11,9 +11,9 @@ from ..timeutil import utcnow
 from .base import UTCDateTime
 from .requests import FeedbackRequest
 
-MAIL_KINDS = ("invitation", "reminder", "fresh_link", "candidate_view", "feedback_ready")
+MAIL_KINDS = ("invitation", "reminder", "fresh_link", "candidate_view", "feedback_ready", "escalation")
 # Two kinds of mail (CONTRACT §5): requests ask for an answer, notices tell of feedback. A view link
-# someone asked for on /me is neither: it is always sent.
+# someone asked for on /me is neither: it is always sent, and so is an escalation to staff.
 REQUEST_KINDS = ("invitation", "reminder", "fresh_link")
 NOTICE_KINDS = ("feedback_ready",)
 SUPPRESSION_SCOPES = ("all", "requests")
@@ -26,7 +26,8 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         sa.CheckConstraint(
-            "kind IN ('invitation', 'reminder', 'fresh_link', 'candidate_view', 'feedback_ready')", name="kind"),
+            "kind IN ('invitation', 'reminder', 'fresh_link', 'candidate_view', 'feedback_ready', 'escalation')",
+            name="kind"),
         sa.CheckConstraint("status IN ('queued', 'sent', 'failed', 'cancelled')", name="status"),
         sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
     )

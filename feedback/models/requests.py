@@ -40,6 +40,11 @@ class FeedbackRequest(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The highest FEEDBACK_REMINDER_DAYS mark already reminded (0: none).
     reminded_day_mark: Mapped[int] = mapped_column(default=0)
+    # A company request's working days (workdays.py) from the decision to its answer, set with the
+    # answer: follow-up speed (CONTRACT §6) is SQL over it.
+    answered_working_days: Mapped[int | None]
+    # When the missing answer was escalated to the company's recruiters (CONTRACT §5): once.
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     application: Mapped[Application] = relationship()
     survey: Mapped[Survey] = relationship()

@@ -5,11 +5,13 @@ Python only adds those rows up and withholds groups under the response threshold
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..models import STAGES, Answer, AnswerTally, Company, Response
 from ..surveys.definitions import BAND_KEYS, LIKERT_KEYS
 from ..surveys.scoring import nps_of
 from . import figures
+from .follow_up import follow_up
 
 NUMBER_KEYS = ("nps", *LIKERT_KEYS, *BAND_KEYS, "reconsider")
 CHOICE_KEYS = ("decline_reasons", "reasons")
@@ -91,4 +93,5 @@ def company_report(company: Company, min_responses: int, upto: int | None = None
         "requests": figures.request_counts(company.id),
         "candidate_experience": candidate_experience(*candidates, min_responses),
         "candidate_feedback": candidate_feedback(*contacts),
+        "follow_up": follow_up(company.id, current_app.config["FEEDBACK_SLA_DAYS"], min_responses, upto),
     }

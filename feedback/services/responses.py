@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..models import Answer, AnswerTally, Application, FeedbackRequest, OutboxMessage, Question, Response
 from ..timeutil import utcnow
+from ..workdays import working_days_between
 from .moderation import queue_advice_for_review
 from .notices import announce_feedback, holds_releasable_feedback
 from .suppressions import is_suppressed
@@ -48,6 +49,9 @@ def submit_response(request_id: int, answers: list[dict]) -> int:
         connection.execute(_STORE_ANSWERS, [{**answer, **shared} for answer in answers])
     connection.execute(_CANCEL_REMINDERS, {"answered_request": request_id})
     if response.audience == "company":
+        connection.execute(_RECORD_SPEED, {"answered_request": request_id,
+                                           "days": working_days_between(_decided_on(connection, request_id),
+                                                                        moment["now"].date())})
         queue_advice_for_review(response.id, response.company_id)
         if holds_releasable_feedback(response.id):
             announce_feedback(response.id)
@@ -95,6 +99,16 @@ _STORE_RESPONSE = (
     .returning(Response.id, Response.company_id, Response.audience, Response.stage)
 )
 _STORE_ANSWERS = sa.insert(Answer.__table__)
+# Follow-up speed (CONTRACT §6): the working days from the decision to the company's answer.
+_RECORD_SPEED = (sa.update(FeedbackRequest.__table__)
+                 .where(FeedbackRequest.id == sa.bindparam("answered_request"))
+                 .values(answered_working_days=sa.bindparam("days")))
+_DECIDED_ON = (sa.select(Application.decided_on).join(FeedbackRequest, FeedbackRequest.application_id == Application.id)
+               .where(FeedbackRequest.id == sa.bindparam("answered_request")))
+
+
+def _decided_on(connection: sa.Connection, request_id: int) -> date:
+    return connection.execute(_DECIDED_ON, {"answered_request": request_id}).scalar_one()
 # Nothing left to remind about.
 _CANCEL_REMINDERS = (sa.update(OutboxMessage.__table__)
                      .where(OutboxMessage.request_id == sa.bindparam("answered_request"),
