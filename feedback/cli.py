@@ -17,6 +17,7 @@ from .queries.companies import company_by_name, company_names
 from .queries.reports import company_report
 from .reports_text import report_text
 from .services.audit import record
+from .services.escalations import queue_due_escalations
 from .services.imports import import_outcomes
 from .services.outcomes_csv import check_outcomes
 from .services.reminders import queue_due_reminders
@@ -117,16 +118,22 @@ def send_command(limit: int | None) -> None:
 
 @feedback_cli.command("remind")
 def remind_command() -> None:
-    """Queue the reminders that are due (safe to run hourly from cron).
+    """Queue the reminders and escalations that are due (safe to run hourly from cron).
 
     An unanswered, unexpired request whose address is not unsubscribed is reminded once at each
-    FEEDBACK_REMINDER_DAYS mark after its first e-mail. Run `send` afterwards (or let the worker).
+    FEEDBACK_REMINDER_DAYS mark after its first e-mail. A company contact's feedback still missing
+    FEEDBACK_ESCALATE_DAYS working days after the decision is escalated once to the company's
+    recruiters (its admins when it has none), in one digest a day each. Run `send` afterwards (or
+    let the worker).
     """
-    result = queue_due_reminders(utcnow())
+    now = utcnow()
+    result = queue_due_reminders(now)
+    escalated = queue_due_escalations(now)
     db.session.commit()
     click.echo(f"reminders queued: {result.queued}")
     if result.suppressed:
         click.echo(f"not queued (address unsubscribed): {result.suppressed}")
+    click.echo(f"escalated: {escalated.requests} overdue requests, to {escalated.recipients} recipients")
 
 
 @feedback_cli.command("worker")

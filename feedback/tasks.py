@@ -16,6 +16,7 @@ from flask import Flask
 
 from .extensions import db
 from .jobs.delivery import MailServerUnavailable, deliver_queued
+from .services.escalations import queue_due_escalations
 from .services.reminders import queue_due_reminders
 from .timeutil import utcnow
 
@@ -60,7 +61,9 @@ def send_due_mail(limit: int = SEND_BATCH) -> dict:
 
 @shared_task(name="feedback.tasks.queue_reminders", ignore_result=True)
 def queue_reminders() -> int:
-    """Queue the reminders that are due (Celery beat runs this hourly)."""
-    result = queue_due_reminders(utcnow())
+    """Queue the reminders and escalations that are due (Celery beat runs this hourly)."""
+    now = utcnow()
+    result = queue_due_reminders(now)
+    queue_due_escalations(now)
     db.session.commit()
     return result.queued

@@ -138,3 +138,121 @@ def test_the_sla_follows_its_setting(november, runner):
     # Only A came within 1 working day; unanswered D (3 days) and E (4) are both past 1.
     assert feedback | {"median_days": None} == {"due": 5, "given": 3, "within_sla": 1, "overdue": 2,
                                                  "median_days": None}
+
+
+# --- escalation (item 4) ---------------------------------------------------------------------
+
+ESCALATION_DAY = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday; FEEDBACK_ESCALATE_DAYS is 5
+RECRUITER, ADMIN = "rec@agency.example.com", "admin@agency.example.com"
+
+
+def escalation_rows() -> list[dict]:
+    def row(ref, decided, contact_address, company="Acme Robotics"):
+        return outcome_row(candidate_name=f"Person {ref}", candidate_email=candidate(ref), company=company,
+                           company_contact_email=contact_address, decided_on=decided, application_ref=ref)
+    return [
+        row("X1", "2026-11-20", contact("a")),  # 6 working days on the 30th: escalated, 3 overdue
+        row("X2", "2026-11-23", contact("a")),  # exactly 5: escalated, 2 overdue
+        row("X3", "2026-11-24", contact("a")),  # 4: not yet
+        row("X4", "2026-11-20", contact("b")),  # answered
+        row("X5", "2026-11-20", contact("c")),  # its contact unsubscribed
+        row("X6", "2026-11-20", contact("d")),  # cancelled
+        row("Y1", "2026-11-16", contact("g"), company="Granite Bank"),  # 10: 7 overdue; no recruiter: the admins
+    ]
+
+
+def remind_on(runner, monkeypatch, moment: datetime) -> str:
+    monkeypatch.setattr("feedback.cli.utcnow", lambda: moment)
+    result = runner.invoke(args=["feedback", "remind"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def text_of(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+
+
+def test_overdue_feedback_is_escalated_once_in_one_daily_digest_per_recruiter(
+        app, import_csv, runner, smtp_server, make_user, monkeypatch):
+    from feedback.jobs.delivery import deliver_queued
+    from feedback.services.suppressions import suppress_address
+
+    assert import_csv(escalation_rows()).exit_code == 0
+    make_user(RECRUITER, "recruiter", "Acme Robotics")
+    make_user(ADMIN, "admin")
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+    answer(app.test_client(), link_to(smtp_server, contact("b")), COMPANY_ANSWERS)
+    suppress_address(contact("c"))
+    db.session.execute(sa.text("UPDATE feedback_requests SET cancelled_at = :now WHERE recipient_email = :address"),
+                       {"now": ESCALATION_DAY, "address": contact("d")})
+    db.session.execute(sa.text("UPDATE feedback_requests SET first_sent_at = :sent WHERE first_sent_at IS NOT NULL"),
+                       {"sent": datetime(2026, 11, 26, 9, 0, tzinfo=UTC)})
+    db.session.commit()
+    smtp_server.handler.reset()
+
+    assert "escalated: 3 overdue requests, to 2 recipients" in remind_on(runner, monkeypatch, ESCALATION_DAY)
+    for hour in (1, 2):  # run hourly: nothing escalates twice
+        later = ESCALATION_DAY.replace(hour=10 + hour)
+        assert "escalated: 0 overdue requests" in remind_on(runner, monkeypatch, later)
+    deliver_queued(now=ESCALATION_DAY.replace(hour=12))  # with the reminders that fell due meanwhile
+    escalations = [m for m in smtp_server.messages if m["To"] in (RECRUITER, ADMIN)]
+    assert sorted(m["To"] for m in escalations) == [ADMIN, RECRUITER]
+    (to_recruiter,) = [m for m in escalations if m["To"] == RECRUITER]
+    text = text_of(to_recruiter)
+    assert str(to_recruiter["Subject"]) == "Overdue: feedback on 2 declined candidates (Acme Robotics)"
+    assert "Person X1, QA Engineer (interview stage), decided 2026-11-20: 3 working days overdue" in text
+    assert "Person X2, QA Engineer (interview stage), decided 2026-11-23: 2 working days overdue" in text
+    assert f"Contact: {contact('a')}" in text and "/c/" in text
+    for not_escalated in ("X3", "X4", "X5", "X6", "Y1"):
+        assert f"Person {not_escalated}," not in text
+    (to_admin,) = [m for m in escalations if m["To"] == ADMIN]
+    assert "Granite Bank" in text_of(to_admin) and "Person Y1" in text_of(to_admin)
+    assert "7 working days overdue" in text_of(to_admin) and "Acme Robotics" not in text_of(to_admin)
+    # The contact page in the escalation is the contact's own: it lists exactly their candidates.
+    page = app.test_client().get(next(line.split("Their page: ")[1] for line in text.splitlines()
+                                      if "Their page: " in line).replace("http://feedback.example", ""))
+    assert page.status_code == 200 and "Person X1" in page.text and "Person X4" not in page.text
+
+    # The next day X3 reaches 5 working days: escalated then, but its digest waits a day after the last.
+    smtp_server.handler.reset()
+    assert "escalated: 1 overdue requests, to 1 recipients" in remind_on(
+        runner, monkeypatch, datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    assert deliver_queued(now=datetime(2026, 12, 1, 11, 0, tzinfo=UTC)).sent == 0
+    assert smtp_server.messages == []
+    assert deliver_queued(now=datetime(2026, 12, 1, 12, 30, tzinfo=UTC)).sent == 1  # a day after the last
+    (digest,) = smtp_server.messages
+    assert "Person X3" in text_of(digest) and "Person X1" not in text_of(digest)
+
+
+def test_the_contacts_first_email_gives_the_due_date_and_reminders_count_down(app, import_csv, runner, smtp_server):
+    from datetime import timedelta
+
+    from feedback.jobs.delivery import deliver_queued
+    from feedback.services.reminders import queue_due_reminders
+    from feedback.timeutil import utcnow
+
+    decided = utcnow().date()
+    assert import_csv([outcome_row(decided_on=decided.isoformat())]).exit_code == 0
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+    (invitation,) = [m for m in smtp_server.messages if m["To"] == outcome_row()["company_contact_email"]]
+    due = add_working_days(decided, 3)
+    assert f"Please answer by {due.isoformat()}, 3 working days after the decision" in text_of(invitation)
+    assert f"Please answer by {due.isoformat()}" in invitation.get_body(preferencelist=("html",)).get_content()
+
+    for days_later in (3, 7):  # the reminder marks
+        moment = utcnow() + timedelta(days=days_later, hours=1)
+        smtp_server.handler.reset()
+        assert queue_due_reminders(moment).queued == 2
+        db.session.commit()
+        deliver_queued(now=moment)
+        (reminder,) = [m for m in smtp_server.messages if m["To"] == outcome_row()["company_contact_email"]]
+        left = working_days_between(moment.date(), due) if due >= moment.date() else None
+        text = text_of(reminder)
+        if left is None:
+            late = working_days_between(due, moment.date())
+            assert str(reminder["Subject"]).startswith("Overdue")
+            assert f"was due on {due.isoformat()} and is {late} working day" in text
+        elif left == 0:
+            assert f"This feedback is due today ({due.isoformat()})" in text
+        else:
+            assert f"{left} working day{'' if left == 1 else 's'} left: this feedback is due by {due.isoformat()}" in text

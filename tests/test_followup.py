@@ -261,7 +261,8 @@ def test_reminder_wording_differs_from_the_first_email_and_its_link_answers_the_
     for address, answers in ((CANDIDATE, CANDIDATE_ANSWERS), (CONTACT, COMPANY_ANSWERS)):
         invitation, reminder = messages_to(smtp_server, address)
         assert str(reminder["Subject"]) != str(invitation["Subject"])
-        assert str(reminder["Subject"]).startswith("Reminder")
+        # The contact's feedback on a decision of 2 October is long past its due date, and says so.
+        assert str(reminder["Subject"]).startswith("Reminder" if address == CANDIDATE else "Overdue")
         assert text_of(reminder) != text_of(invitation)
         assert opening(invitation) not in text_of(reminder)
         assert opening(reminder) not in text_of(invitation)
@@ -346,7 +347,8 @@ def test_reminders_to_a_contact_come_as_one_digest_of_the_unanswered_candidates(
     assert "sent: 2, failed: 0, left: 0" in result.output
     (reminder,) = smtp_server.messages
     assert reminder["To"] == CONTACT
-    assert str(reminder["Subject"]).startswith("Reminder") and "2 candidates" in str(reminder["Subject"])
+    # Decided on 2 October: long past due, and the subject says so.
+    assert str(reminder["Subject"]).startswith("Overdue") and "2 candidates" in str(reminder["Subject"])
     assert opening(reminder) != opening(invitation)
     links = links_in(reminder)
     assert len(links) == 2

@@ -139,9 +139,10 @@ def _deliver_units(host: smtplib.SMTP | None, units: list[list[int]], batch: _Ba
 
 
 def _stopped(item: OutgoingItem, batch: _Batch) -> bool:
-    """Whether the address asked to stop this kind of mail (a view link asked for is always sent)."""
+    """Whether the address asked to stop this kind of mail (a view link asked for is always sent; an
+    escalation to staff stops only when they unsubscribed from everything)."""
     scope = batch.scopes.get(item.to_address)
-    if scope is None or item.kind not in REQUEST_KINDS + NOTICE_KINDS:
+    if scope is None or item.kind not in (*REQUEST_KINDS, *NOTICE_KINDS, "escalation"):
         return False
     return scope == "all" or item.kind in REQUEST_KINDS
 

@@ -63,7 +63,9 @@ def claim_due(limit: int | None, now: datetime) -> list[list[int]]:
     db.session.commit()
     units: dict[tuple, list[int]] = {}
     for row in rows:
-        if row.audience == "company" and row.kind in DIGEST_KINDS:
+        if row.kind == "escalation":
+            key = ("escalation", (row.to_address or "").lower())
+        elif row.audience == "company" and row.kind in DIGEST_KINDS:
             key = ("digest", (row.to_address or "").lower(), row.kind)
         else:
             key = ("single", row.id)

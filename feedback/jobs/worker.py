@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from ..extensions import db
+from ..services.escalations import queue_due_escalations
 from ..services.reminders import queue_due_reminders
 from ..timeutil import utcnow
 from .delivery import MailServerUnavailable, deliver_queued
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def run_worker(send_every: float, remind_every: float, echo: Callable[[str], None],
                stop: threading.Event | None = None) -> None:
-    """Send every ``send_every`` seconds and remind every ``remind_every``; stop cleanly on a signal.
+    """Send every ``send_every`` seconds and remind (and escalate) every ``remind_every``; stop cleanly on a signal.
 
     A signal never interrupts a message in flight: the loop finishes the current batch, then exits.
     """
@@ -33,10 +34,14 @@ def run_worker(send_every: float, remind_every: float, echo: Callable[[str], Non
     next_remind = time.monotonic()
     while not stop.is_set():
         if time.monotonic() >= next_remind:
-            reminders = queue_due_reminders(utcnow())
+            now = utcnow()
+            reminders = queue_due_reminders(now)
+            escalated = queue_due_escalations(now)
             db.session.commit()
             if reminders.queued:
                 echo(f"reminders queued: {reminders.queued}")
+            if escalated.requests:
+                echo(f"escalated: {escalated.requests} overdue requests, to {escalated.recipients} recipients")
             next_remind = time.monotonic() + remind_every
         try:
             result = deliver_queued(limit=500)

@@ -26,6 +26,7 @@ from ..models import (
     Response,
 )
 from ..tokens import candidate_view_token, contact_token, feedback_link_token, public_url, unsubscribe_token
+from ..workdays import add_working_days, working_days_between
 
 
 @dataclass
@@ -57,6 +58,8 @@ class OutgoingItem:
     position: str | None
     stage: str | None
     outcome: str | None
+    decided_on: date | None = None
+    contact_address: str | None = None  # the request's recipient (an escalation goes to someone else)
 
 
 def load_outgoing(ids: list[int]) -> dict[int, OutgoingItem]:
@@ -68,6 +71,7 @@ def load_outgoing(ids: list[int]) -> dict[int, OutgoingItem]:
             OutboxMessage.id, OutboxMessage.kind, OutboxMessage.to_address, OutboxMessage.status,
             OutboxMessage.request_id, FeedbackRequest.audience, FeedbackRequest.link_issued_at,
             candidate_id, sa.func.coalesce(Application.candidate_name, Candidate.name), Company.name, Position.title, Application.stage, Application.outcome,
+            Application.decided_on, FeedbackRequest.recipient_email,
         )
         .outerjoin(FeedbackRequest, FeedbackRequest.id == OutboxMessage.request_id)
         .outerjoin(Application, Application.id == FeedbackRequest.application_id)
@@ -100,6 +104,27 @@ def _expires_on(item: OutgoingItem) -> date:
     return (item.link_issued_at + timedelta(days=days)).date()
 
 
+@dataclass
+class Due:
+    """When a contact's feedback is due (FEEDBACK_SLA_DAYS working days after the decision), seen on a day."""
+
+    on: date
+    working_days_left: int  # 0: due today; negative: overdue by that many working days
+
+    @property
+    def overdue(self) -> bool:
+        return self.working_days_left < 0
+
+
+def feedback_due(decided_on: date | None, today: date) -> Due | None:
+    """The due date of the feedback on a decision of ``decided_on``, as seen ``today``."""
+    if decided_on is None:
+        return None
+    on = add_working_days(decided_on, current_app.config["FEEDBACK_SLA_DAYS"])
+    left = working_days_between(today, on) if on >= today else -working_days_between(on, today)
+    return Due(on, left)
+
+
 def _render(template: str, context: dict) -> str:
     # The e-mail templates use only what they are given: straight from the Jinja environment (its
     # own cache), without the request context processors and signals of render_template().
@@ -108,7 +133,8 @@ def _render(template: str, context: dict) -> str:
 
 def _build(item: OutgoingItem, subject: str, template: str, **context) -> OutgoingEmail:
     unsubscribe = public_url(f"/u/{unsubscribe_token(item.to_address)}")
-    context |= {"unsubscribe_url": unsubscribe, "recipient": item.to_address, "audience": item.audience}
+    context = {"sla_days": current_app.config["FEEDBACK_SLA_DAYS"]} | context | {
+        "unsubscribe_url": unsubscribe, "recipient": item.to_address, "audience": item.audience}
     return OutgoingEmail(
         to_address=item.to_address,
         subject=subject,
@@ -132,6 +158,7 @@ def feedback_request_email(item: OutgoingItem, issued_at: datetime) -> OutgoingE
         "stage": item.stage,
         "outcome": item.outcome,
         "expires_on": _expires_on(item),
+        "due": feedback_due(item.decided_on, issued_at.date()) if item.audience == "company" else None,
     }
     company, who = item.company, item.candidate_name or "a candidate"
     if item.audience == "candidate":
@@ -144,7 +171,8 @@ def feedback_request_email(item: OutgoingItem, issued_at: datetime) -> OutgoingE
     else:
         subjects = {
             "invitation": f"Feedback for {who} ({item.position})",
-            "reminder": f"Reminder: feedback for {who}",
+            "reminder": (f"Overdue: feedback for {who}" if context["due"] and context["due"].overdue
+                         else f"Reminder: feedback for {who}"),
             "fresh_link": f"Your new link: feedback for {who}",
         }
         template = "company_request"
@@ -194,15 +222,42 @@ def company_digest_email(items: list[OutgoingItem], issued_at: datetime) -> Outg
         "stage": item.stage,
         "link": feedback_link(item, issued_at),
         "expires_on": _expires_on(item),
+        "due": feedback_due(item.decided_on, issued_at.date()),
     } for item in items]
     companies = sorted({item.company for item in items})
     count = len(entries)
     subject = (f"Reminder: feedback for {count} candidates you declined" if first.kind == "reminder"
                else f"Feedback for {count} candidates you declined")
+    if first.kind == "reminder" and any(entry["due"] and entry["due"].overdue for entry in entries):
+        subject = f"Overdue: feedback for {count} candidates you declined"
     positions = {entry["position"] for entry in entries}
+    soonest = min((entry["due"] for entry in entries if entry["due"]), key=lambda due: due.on, default=None)
+    overdue = sum(1 for entry in entries if entry["due"] and entry["due"].overdue)
     return _build(first, subject, "company_digest", kind=first.kind, items=entries, company=", ".join(companies),
+                  soonest=soonest, overdue=overdue,
                   position="several positions" if len(positions) > 1 else entries[0]["position"],
                   contact_link=public_url(f"/c/{contact_token(first.request_id)}"))
+
+
+def escalation_email(items: list[OutgoingItem], today: date) -> OutgoingEmail:
+    """The daily digest to a recruiter (or admin) of the feedback still missing past FEEDBACK_ESCALATE_DAYS:
+    per company and contact, each candidate with its working days overdue, and the contact's page."""
+    sla = current_app.config["FEEDBACK_SLA_DAYS"]
+    companies: dict[str, dict[str, dict]] = {}
+    for item in sorted(items, key=lambda item: (item.company or "", item.contact_address or "", item.decided_on)):
+        contacts = companies.setdefault(item.company or "", {})
+        entry = contacts.setdefault(item.contact_address or "", {
+            "address": item.contact_address, "link": public_url(f"/c/{contact_token(item.request_id)}"),
+            "candidates": []})
+        entry["candidates"].append({
+            "name": item.candidate_name, "position": item.position, "stage": item.stage,
+            "decided_on": item.decided_on,
+            "days_overdue": max(working_days_between(item.decided_on, today) - sla, 0)})
+    count = len(items)
+    subject = (f"Overdue: feedback on {count} declined candidate" + ("" if count == 1 else "s")
+               + f" ({', '.join(companies)})")
+    return _build(items[0], subject, "escalation", companies=companies, count=count, sla_days=sla,
+                  overview_url=public_url("/recruiter/"), company=None, position=None, staff=True)
 
 
 def render_items(items: list[OutgoingItem], issued_at: datetime) -> OutgoingEmail:
@@ -211,6 +266,10 @@ def render_items(items: list[OutgoingItem], issued_at: datetime) -> OutgoingEmai
     A request without a link yet gets ``issued_at`` as its link's issue time (set on the item; the
     caller stores it once the message went out).
     """
+    if items[0].kind == "escalation":
+        if any(item.kind != "escalation" or item.request_id is None for item in items):
+            raise ValueError("an escalation digest holds only escalations of requests")
+        return escalation_email(items, issued_at.date())
     if len(items) == 1:
         item = items[0]
         if item.kind in ("candidate_view", "feedback_ready"):
