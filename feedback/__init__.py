@@ -115,6 +115,18 @@ def register_security_headers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = _fixed_urls_kept(app.url_for)
+    app.jinja_env.filters["month_label"] = month_label
+
+
+def month_label(month: str) -> str:
+    """'2026-12' as people read it: 'Dec 2026'."""
+    from datetime import date
+
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        return date(year, number, 1).strftime("%b %Y")
+    except ValueError:
+        return month
 
 
 def _fixed_urls_kept(url_for):

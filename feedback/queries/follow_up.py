@@ -158,3 +158,22 @@ def follow_up(company_id: int, sla_days: int, min_responses: int, upto: int | No
     speed = Speed(sla_days, today or utcnow().date())
     return {"sla_days": sla_days, "company_feedback": company_feedback(company_id, speed),
             "by_speed": by_speed(company_id, sla_days, min_responses, upto)}
+
+
+@dataclass(frozen=True)
+class MonthSpeed:
+    month: str  # 'YYYY-MM'
+    median_days: float
+    answers: int
+
+
+def dashboard_follow_up(company_id: int, sla_days: int, min_responses: int, upto: int | None) -> dict:
+    """The dashboard's follow-up card: the report's object, the share on time of the feedback due by
+    now (answered, or overdue), and the median working days per decision month."""
+    result = follow_up(company_id, sla_days, min_responses, upto)
+    feedback = result["company_feedback"]
+    settled = feedback["given"] + feedback["overdue"]
+    result["settled"] = settled
+    result["on_time_share"] = feedback["within_sla"] / settled if settled else None
+    result["months"] = [MonthSpeed(*row) for row in median_by_month(company_id)]
+    return result
