@@ -256,3 +256,85 @@ def test_the_contacts_first_email_gives_the_due_date_and_reminders_count_down(ap
             assert f"This feedback is due today ({due.isoformat()})" in text
         else:
             assert f"{left} working day{'' if left == 1 else 's'} left: this feedback is due by {due.isoformat()}" in text
+
+
+# --- on the pages (item 3) -------------------------------------------------------------------
+
+def company_id(name: str = "Acme Robotics") -> int:
+    return db.session.scalar(sa.text("SELECT id FROM companies WHERE name = :name"), {"name": name})
+
+
+def test_the_dashboard_opens_with_the_follow_up_speed(november, web, make_user, sign_in):
+    # A threshold of 1: the snapshot holds all five responses (with 2 it would hold the first four,
+    # leaving E out, and "late or never" under the threshold).
+    web.config["FEEDBACK_MIN_RESPONSES"] = 1
+    make_user("reader@acme-robotics.example.com", "company", "Acme Robotics")
+    page = sign_in("reader@acme-robotics.example.com").get(f"/companies/{company_id()}/dashboard").text
+    card = page[page.index('id="follow-up"'):page.index("</section>", page.index('id="follow-up"'))]
+    assert page.index('id="follow-up"') < page.index('class="filters"')  # it opens the page
+    assert "Feedback given within 3 working days" in card
+    assert "50 %" in card and "2 of the 4 due by now" in card  # A and C on time; B late, E overdue
+    assert "3 <span" in card and "over 3 answers" in card  # the median
+    assert '<p class="big">1</p>' in card  # overdue now: E
+    assert "+100" in card and "-100" in card  # by speed: A and C against B and E
+    assert "Nov 2026: 3 working days over 3 answers" in card  # the chart's text equivalent
+
+    web.config["FEEDBACK_MIN_RESPONSES"] = 3
+    again = sign_in("reader@acme-robotics.example.com").get(f"/companies/{company_id()}/dashboard").text
+    # With 3 the snapshot holds the first three responses, A, B and C: 2 on time, 1 late.
+    assert "appears once each group has 3 responses (now 2 and 1)" in again and "+100" not in again.split(
+        'id="by-speed"')[1].split("</p>")[0]
+
+
+def test_the_recruiter_overview_lists_overdue_contacts_with_a_one_click_reminder(
+        web, import_csv, runner, smtp_server, make_user, sign_in):
+    rows = [outcome_row(candidate_name="Person L1", candidate_email=candidate("L1"), company_contact_email=contact("late"),
+                        decided_on="2026-10-01", application_ref="L1"),
+            outcome_row(candidate_name="Person L2", candidate_email=candidate("L2"), company_contact_email=contact("late"),
+                        decided_on="2026-10-05", application_ref="L2"),
+            outcome_row(candidate_name="Person O1", candidate_email=candidate("O1"), company_contact_email=contact("older"),
+                        decided_on="2026-09-01", application_ref="O1"),
+            outcome_row(candidate_name="Person G1", candidate_email=candidate("G1"), company="Granite Bank",
+                        company_contact_email=contact("granite"), decided_on="2026-09-01", application_ref="G1")]
+    assert import_csv(rows).exit_code == 0
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+    make_user(RECRUITER, "recruiter", "Acme Robotics")
+    browser = sign_in(RECRUITER)
+    page = browser.get("/recruiter/").text
+    overdue = page[page.index('id="overdue"'):page.index("Recent imports")]
+    assert overdue.index(contact("older")) < overdue.index(contact("late"))  # oldest decision first
+    assert "2026-09-01" in overdue and "2026-10-01" in overdue
+    assert contact("granite") not in overdue  # not one of the recruiter's companies
+
+    smtp_server.handler.reset()
+    form = {"csrf_token": csrf_token(page), "company": str(company_id()), "contact": contact("late")}
+    done = browser.post("/recruiter/contacts/remind", data=form, follow_redirects=True)
+    assert done.status_code == 200 and f"Reminder queued for {contact('late')} (2 candidates)" in done.text
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+    (reminder,) = [m for m in smtp_server.messages if m["To"] == contact("late")]
+    assert str(reminder["Subject"]) == "Overdue: feedback for 2 candidates you declined"
+    again = browser.post("/recruiter/contacts/remind", data=form, follow_redirects=True)
+    assert "already reminded in the last 24 hours" in again.text
+    audit = db.session.execute(sa.text("SELECT action, target FROM audit_events WHERE action = 'contact reminded'")).all()
+    assert audit == [("contact reminded", contact("late"))]
+
+    # Attacks: another company's contact, no CSRF token, a company id that is not a number.
+    granite = {**form, "company": str(company_id("Granite Bank")), "contact": contact("granite")}
+    assert browser.post("/recruiter/contacts/remind", data=granite).status_code == 404
+    assert browser.post("/recruiter/contacts/remind", data={**form, "csrf_token": ""}).status_code == 400
+    assert browser.post("/recruiter/contacts/remind", data={**form, "company": "1 OR 1=1"}).status_code == 400
+
+
+def test_the_api_report_carries_the_same_follow_up(november, runner, make_user):
+    make_user(RECRUITER, "recruiter", "Acme Robotics")
+    key = runner.invoke(args=["feedback", "keys", "create", RECRUITER]).stdout.strip()
+    november.config["FEEDBACK_MIN_RESPONSES"] = 1  # the snapshot then holds every response, as the CLI
+    api = november.test_client().get(f"/api/v1/companies/{company_id()}/report",
+                                     headers={"Authorization": f"Bearer {key}"})
+    assert api.status_code == 200, api.text
+    follow_up, live = api.get_json()["follow_up"], report_json(runner)["follow_up"]
+    assert follow_up["company_feedback"] == live["company_feedback"]
+    # by_speed stands at the snapshot's moment, the last response counted (E's, on the 27th): E's
+    # feedback was not overdue yet then, so only B is "late or never".
+    assert follow_up["by_speed"]["within_sla"] == live["by_speed"]["within_sla"]
+    assert follow_up["by_speed"]["late_or_never"] == {"responses": 1, "withheld": False, "nps": -100.0}

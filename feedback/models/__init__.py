@@ -14,12 +14,12 @@ from .outbox import (
     Suppression,
 )
 from .outcomes import OUTCOMES, STAGE_LABELS, STAGES, Application, Candidate, Company, ImportBatch, Position
-from .requests import FeedbackRequest
+from .requests import FeedbackRequest, overdue_feedback
 from .responses import Answer, AnswerTally, Response
 from .surveys import AUDIENCES, QUESTION_KINDS, Question, Survey
 
 __all__ = [
     "AUDIENCES", "ApiKey", "AppKey", "CONNECTOR_KINDS", "Connector", "WebhookDelivery", "AuditEvent", "REVIEW_STATUSES", "AdviceReview", "ROLES", "User", "recruiter_companies", "MAIL_KINDS", "MAIL_STATUSES", "NOTICE_KINDS", "REQUEST_KINDS", "SUPPRESSION_SCOPES", "OUTCOMES", "QUESTION_KINDS", "STAGES", "STAGE_LABELS",
     "Answer", "AnswerTally", "Application", "Candidate", "Company", "FeedbackRequest", "ImportBatch", "OutboxMessage",
-    "Position", "Question", "Response", "Suppression", "Survey",
+    "Position", "Question", "Response", "Suppression", "Survey", "overdue_feedback",
 ]

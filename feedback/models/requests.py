@@ -1,13 +1,14 @@
 """Feedback requests: one per application and audience, each with its own one-time link."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..timeutil import utcnow
+from ..workdays import latest_decision_over
 from .base import UTCDateTime
 from .outcomes import Application
 from .surveys import Survey
@@ -49,3 +50,12 @@ class FeedbackRequest(db.Model):
     application: Mapped[Application] = relationship()
     survey: Mapped[Survey] = relationship()
 
+
+
+def overdue_feedback(sla_days: int, today: date) -> list[sa.ColumnElement[bool]]:
+    """Conditions of a company request whose feedback is overdue ``today`` (the query joins its application):
+    mailed, unanswered, not cancelled, decided more than ``sla_days`` working days ago."""
+    return [FeedbackRequest.audience == "company", FeedbackRequest.first_sent_at.is_not(None),
+            FeedbackRequest.answered_at.is_(None), FeedbackRequest.cancelled_at.is_(None),
+            FeedbackRequest.recipient_email.is_not(None),
+            Application.decided_on <= latest_decision_over(today, sla_days)]

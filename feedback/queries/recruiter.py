@@ -15,6 +15,7 @@ from ..models import (
     OutboxMessage,
     Response,
     User,
+    overdue_feedback,
 )
 from ..surveys.scoring import nps_of
 from . import figures
@@ -53,6 +54,26 @@ def company_overview(user: User, min_responses: int) -> list[dict]:
         row["nps"] = snapshot_nps(company_id, min_responses)
         row["pending"] = (row["candidate"][0] - row["candidate"][1]) + (row["company"][0] - row["company"][1])
     return sorted(rows.values(), key=lambda r: (r["nps"] is None, r["nps"] if r["nps"] is not None else 0, r["name"]))
+
+
+def overdue_contacts(user: User, sla_days: int, today) -> list[sa.Row]:
+    """The company contacts whose feedback is overdue in the user's companies, oldest decision first:
+    company_id, company, contact, overdue (requests), oldest (decision date), last_reminded."""
+    requests = FeedbackRequest.__table__.c
+    last_reminded = (sa.select(sa.func.max(OutboxMessage.created_at))
+                     .where(OutboxMessage.request_id == requests.id, OutboxMessage.kind == "reminder")
+                     .correlate(FeedbackRequest.__table__).scalar_subquery())
+    query = (sa.select(Company.id.label("company_id"), Company.name.label("company"),
+                       requests.recipient_email.label("contact"), sa.func.count().label("overdue"),
+                       sa.func.min(Application.decided_on).label("oldest"),
+                       sa.func.max(last_reminded).label("last_reminded"))
+             .select_from(FeedbackRequest.__table__)
+             .join(Application, Application.id == requests.application_id)
+             .join(Company, Company.id == requests.company_id)
+             .where(*overdue_feedback(sla_days, today))
+             .group_by(Company.id, Company.name, requests.recipient_email)
+             .order_by(sa.func.min(Application.decided_on), Company.name, requests.recipient_email))
+    return db.session.execute(scope_to_companies(query, Company.id, user)).all()
 
 
 def recent_batches(user: User, limit: int = 20) -> list[ImportBatch]:

@@ -18,6 +18,13 @@ class CancelBatchForm(FlaskForm):
     """Cancel a batch's unsent e-mails (a button)."""
 
 
+class RemindContactForm(FlaskForm):
+    """Remind one overdue company contact now (a button per contact on the overview)."""
+
+    company = HiddenField(validators=[InputRequired(), Length(max=12)])
+    contact = HiddenField(validators=[InputRequired(), Length(max=320)])
+
+
 class ReopenReviewForm(FlaskForm):
     """Put decided advice back in the queue (a button, admins only)."""
 

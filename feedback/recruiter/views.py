@@ -5,14 +5,28 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from ..access import batch_or_404, importable_company_names, roles_required, scope_to_companies
-from ..extensions import db
+from ..access import (
+    batch_or_404,
+    importable_company_names,
+    may_see_company_or_404,
+    roles_required,
+    scope_to_companies,
+)
+from ..extensions import db, limiter
 from ..models import AdviceReview, ImportBatch
-from ..queries.recruiter import batch_funnel, company_overview, decided_reviews, pending_reviews, recent_batches
+from ..queries.recruiter import (
+    batch_funnel,
+    company_overview,
+    decided_reviews,
+    overdue_contacts,
+    pending_reviews,
+    recent_batches,
+)
 from ..services.audit import record
 from ..services.batches import cancel_unsent_mail
 from ..services.imports import import_outcomes
 from ..services.moderation import AdviceAlreadyDecided, reopen_advice, review_advice
+from ..services.reminders import remind_contact_now
 from ..services.uploads import (
     claim_upload,
     discard_upload,
@@ -23,9 +37,10 @@ from ..services.uploads import (
     upload_ticket,
     validate_upload,
 )
+from ..timeutil import today, utcnow
 from ..transactions import commit_racing
 from . import bp
-from .forms import CancelBatchForm, ConfirmImportForm, ReopenReviewForm, ReviewForm, UploadForm
+from .forms import CancelBatchForm, ConfirmImportForm, RemindContactForm, ReopenReviewForm, ReviewForm, UploadForm
 
 STAFF = ("admin", "recruiter")
 
@@ -38,10 +53,36 @@ def overview():
     return render_template(
         "recruiter/overview.html",
         companies=company_overview(current_user, k),
+        overdue=overdue_contacts(current_user, current_app.config["FEEDBACK_SLA_DAYS"], today()),
+        sla_days=current_app.config["FEEDBACK_SLA_DAYS"], remind_form=RemindContactForm(),
         batches=recent_batches(current_user),
         pending_reviews=len(pending_reviews(current_user)),
         k=k,
     )
+
+
+@bp.route("/contacts/remind", methods=["POST"])
+@roles_required(*STAFF)
+@limiter.limit("60 per hour", methods=["POST"], key_func=lambda: f"remind:{current_user.id}")
+def remind_contact():
+    """Remind one overdue contact of a company the user looks after, now: once a day at most, audited."""
+    form = RemindContactForm()
+    if not form.validate_on_submit() or not form.company.data.isdigit():
+        abort(400)
+    company_id = int(form.company.data)
+    may_see_company_or_404(company_id)
+    address = form.contact.data.strip().lower()
+    queued = remind_contact_now(company_id, address, current_app.config["FEEDBACK_SLA_DAYS"], utcnow())
+    if queued is None:
+        flash(f"{address} was already reminded in the last 24 hours.", "info")
+        return redirect(url_for("recruiter.overview")), 303
+    if not queued:
+        flash(f"Nothing to remind {address} of: no feedback of theirs is overdue, or they unsubscribed.", "info")
+        return redirect(url_for("recruiter.overview")), 303
+    record("contact reminded", target=address, company_id=company_id, requests=queued)
+    db.session.commit()
+    flash(f"Reminder queued for {address} ({queued} candidate{'' if queued == 1 else 's'}).", "info")
+    return redirect(url_for("recruiter.overview")), 303
 
 
 @bp.route("/upload", methods=["GET", "POST"])

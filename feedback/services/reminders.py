@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import FeedbackRequest, OutboxMessage
+from ..models import Application, FeedbackRequest, OutboxMessage, overdue_feedback
 from .suppressions import suppressed_addresses
 
 log = logging.getLogger(__name__)
@@ -69,3 +69,29 @@ def _queue_chunk(rows: list, mark: int, now: datetime, result: ReminderResult) -
     if claimed:
         db.session.execute(sa.insert(OutboxMessage), claimed)
         result.queued += len(claimed)
+
+
+CONTACT_REMINDER_INTERVAL = timedelta(days=1)  # a contact is reminded by hand at most once a day
+
+
+def remind_contact_now(company_id: int, address: str, sla_days: int, now: datetime) -> int | None:
+    """Queue a reminder now for each overdue request of the contact ``address`` at the company (one
+    digest when sent). Returns how many; 0 when none is overdue or the address unsubscribed; None
+    when the contact was already reminded within the last day. Flushes; the caller commits."""
+    overdue = list(db.session.scalars(
+        sa.select(FeedbackRequest.id).join(Application, Application.id == FeedbackRequest.application_id)
+        .where(FeedbackRequest.company_id == company_id, FeedbackRequest.recipient_email == address,
+               *overdue_feedback(sla_days, now.date()))
+        .order_by(FeedbackRequest.id)))
+    if not overdue or suppressed_addresses([address]):
+        return 0
+    recent = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.request_id.in_(overdue), OutboxMessage.kind == "reminder",
+        OutboxMessage.created_at > now - CONTACT_REMINDER_INTERVAL))
+    if recent:
+        return None
+    db.session.execute(sa.insert(OutboxMessage), [
+        {"kind": "reminder", "request_id": request_id, "to_address": address, "status": "queued",
+         "next_attempt_at": now, "created_at": now} for request_id in overdue])
+    log.info("contact reminded by hand: %s requests", len(overdue))
+    return len(overdue)
