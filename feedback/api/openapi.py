@@ -24,6 +24,23 @@ ERRORS = {
 }
 
 
+def _follow_up_schema() -> dict:
+    """CONTRACT §6 ``follow_up``: the company's own follow-up speed, in working days (Monday to Friday)."""
+    count = {"type": "integer", "minimum": 0}
+    speed_group = {"type": "object", "required": ["responses", "withheld", "nps"], "properties": {
+        "responses": count, "withheld": {"type": "boolean"}, "nps": NULLABLE_NUMBER}}
+    return {"type": "object", "required": ["sla_days", "company_feedback", "by_speed"], "properties": {
+        "sla_days": count,
+        "company_feedback": {
+            "type": "object", "required": ["due", "given", "within_sla", "overdue", "median_days"], "properties": {
+                "due": count, "given": count, "within_sla": count, "overdue": count, "median_days": NULLABLE_NUMBER}},
+        "by_speed": {"type": "object", "required": ["within_sla", "late_or_never"],
+                     "properties": {"within_sla": speed_group, "late_or_never": speed_group}}},
+        "description": "by_speed: the candidate NPS by whether the company's feedback came within sla_days "
+                       "working days, as of the anonymity snapshot's last response; each group withheld "
+                       "under min_responses"}
+
+
 def _group_schema() -> dict:
     return {
         "type": "object",
@@ -201,14 +218,16 @@ def openapi_document() -> dict:
                 "QuestionFigure": {"type": "object", "required": ["mean", "n"], "properties": {
                     "mean": NULLABLE_NUMBER, "n": {"type": "integer"}}},
                 "Report": {"type": "object",
-                           "required": ["company", "min_responses", "requests", "candidate_experience"],
+                           "required": ["company", "min_responses", "requests", "candidate_experience",
+                                        "follow_up"],
                            "properties": {
                     "company": {"type": "string"}, "min_responses": {"type": "integer"},
                     "requests": {"type": "object", "required": ["candidate", "company"], "additionalProperties": {
                         "type": "object", "required": ["sent", "completed"], "properties": {
                             "sent": {"type": "integer"}, "completed": {"type": "integer"}}}},
                     "candidate_experience": experience,
-                    "candidate_feedback": {"type": "object"}},
+                    "candidate_feedback": {"type": "object"},
+                    "follow_up": _follow_up_schema()},
                     "description": f"Likert question keys: {', '.join(LIKERT_KEYS)}"},
                 "OutcomeEvent": {
                     "type": "object", "required": ["event", "occurred_at", "application"], "properties": {
