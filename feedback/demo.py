@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from .services.outcomes_csv import check_outcomes
 from .services.responses import submit_response
 from .surveys.definitions import DECLINE_REASONS, REJECTION_REASONS
 from .surveys.rules import applicable_questions, offers_not_applicable
-from .timeutil import today
+from .timeutil import today, utcnow
 
 DEMO_CSV = PROJECT_ROOT / "demo" / "outcomes-sample.csv"
 IMPROVE_TEXTS = [
@@ -74,6 +75,16 @@ def _company_answers(rng: random.Random, questions) -> list[dict]:
 DEMO_PASSWORD = "demo-password"
 
 
+def _contact_answers_at(rng: random.Random, feedback_request: FeedbackRequest) -> datetime:
+    """A plausible moment for a demo contact's answer: most within a few working days of the decision,
+    some late (never in the future); the request is taken as mailed on the decision day, so the
+    follow-up figures of the demo have a spread to show."""
+    decided = datetime.combine(feedback_request.application.decided_on, time(9), tzinfo=UTC)
+    feedback_request.first_sent_at = min(feedback_request.first_sent_at or decided, decided)
+    return min(decided + timedelta(days=rng.choice((0, 1, 1, 2, 3, 4, 5, 6, 8, 12)), hours=rng.randint(1, 8)),
+               utcnow())
+
+
 def _create_demo_logins() -> list:
     """An admin, a recruiter for half the companies, and a company user for the first company."""
     companies = db.session.scalars(sa.select(Company).order_by(Company.name)).all()
@@ -115,9 +126,10 @@ def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str] | Non
         questions = applicable_questions(feedback_request.survey, application)
         if feedback_request.audience == "candidate":
             answers = _candidate_answers(rng, mood, questions, application)
+            submit_response(feedback_request.id, answers)
         else:
             answers = _company_answers(rng, questions)
-        submit_response(feedback_request.id, answers)
+            submit_response(feedback_request.id, answers, now=_contact_answers_at(rng, feedback_request))
         answered += 1
     logins = _create_demo_logins()
     _review_some_advice(rng, logins[0])

@@ -355,7 +355,7 @@ def test_recruiter_upload_to_candidate_answer_to_company_dashboard(live, chromiu
             expect(nps.locator(".note")).to_have_text("5 answers")
             expect(card(dashboard, "Candidates answered").locator(".big")).to_contain_text("5 of")
             expect(dashboard.get_by_role("heading", name="Not enough responses yet")).to_have_count(0)
-            chart = dashboard.locator("svg.chart[role=img]")
+            chart = dashboard.locator("svg.chart[role=img][aria-labelledby^=month-chart]")
             expect(chart).to_be_visible()
             expect(chart.locator("title")).to_have_text("NPS month by month")
             box = chart.bounding_box()
@@ -485,7 +485,7 @@ def test_axe_finds_no_serious_or_critical_violation(live, chromium, seeded, data
         check(page, "login", "Sign in")
         sign_in(page, live, COMPANY_USER)
         page.wait_for_url(seeded["dashboard"])
-        expect(page.locator("svg.chart[role=img]")).to_be_visible()
+        expect(page.locator("svg.chart[role=img][aria-labelledby^=month-chart]")).to_be_visible()
         check(page, "company dashboard", COMPANY)
     finally:
         phone.close()

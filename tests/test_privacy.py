@@ -229,7 +229,14 @@ def test_erasing_a_candidate_removes_them_everywhere_and_keeps_the_aggregates(we
                                          Question.key.in_(("improve", "strengthen"))))
     assert free_text == 0
     assert numbers() == numbers_before
-    assert {name: report(runner, name) for name in (ACME, BOREALIS)} == reports_before
+    reports_after = {name: report(runner, name) for name in (ACME, BOREALIS)}
+    # The one part that changes by design: follow_up's by_speed ties a candidate's answers to their
+    # application (whose company feedback came when); erased, their answers are tied to nothing, so
+    # they leave that split. Every other figure, the follow-up speed included, stays the same.
+    for name in (ACME, BOREALIS):
+        reports_before[name]["follow_up"].pop("by_speed")
+        reports_after[name]["follow_up"].pop("by_speed")
+    assert reports_after == reports_before
     # the timestamps of the requests do not re-link them to the unlinked responses either
     answered_at = set(db.session.scalars(sa.select(FeedbackRequest.answered_at).where(FeedbackRequest.id.in_(requests))))
     submitted_at = set(db.session.scalars(sa.select(Response.submitted_at).where(Response.id.in_(response_ids))))
@@ -364,7 +371,7 @@ def test_every_email_carries_a_privacy_notice(web, import_csv, runner, smtp_serv
     assert kinds == {"invitation", "reminder", "candidate_view"}
     subjects = [message["Subject"] for message in smtp_server.messages]
     for expected in ("How was applying to", "Feedback for Ana Silva", "Feedback for 2 candidates",
-                     "Reminder: your view", "Reminder: feedback for Ana Silva", "Reminder: feedback for 2 candidates",
+                     "Reminder: your view", "Overdue: feedback for Ana Silva", "Overdue: feedback for 2 candidates",  # decided 2 Oct
                      "Your feedback link"):
         assert any(subject.startswith(expected) for subject in subjects), (expected, subjects)
     for message in smtp_server.messages:

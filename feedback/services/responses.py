@@ -31,15 +31,16 @@ def link_expires_at(link_issued_at: datetime | None) -> datetime | None:
     return link_issued_at + timedelta(days=current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"])
 
 
-def submit_response(request_id: int, answers: list[dict]) -> int:
+def submit_response(request_id: int, answers: list[dict], now: datetime | None = None) -> int:
     """Use the request's link up and store its answers; raise AlreadyAnswered if it was used.
 
     One conditional UPDATE claims the link, so of two concurrent submissions exactly one wins;
     the unique request_id on responses backs it up. Returns the new response's id. Runs on the
-    session's connection, in its transaction; the caller commits.
+    session's connection, in its transaction; the caller commits. ``now``: when it was answered
+    (the demo's contacts answer on plausible days; every view leaves it to the clock).
     """
     connection = db.session.connection()
-    moment = {"answered_request": request_id, "now": utcnow()}
+    moment = {"answered_request": request_id, "now": now or utcnow()}
     if connection.execute(_CLAIM, moment).rowcount != 1:
         raise AlreadyAnswered(request_id)
     response = connection.execute(_STORE_RESPONSE, moment).one()
