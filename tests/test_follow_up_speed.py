@@ -313,10 +313,20 @@ def test_the_recruiter_overview_lists_overdue_contacts_with_a_one_click_reminder
     assert runner.invoke(args=["feedback", "send"]).exit_code == 0
     (reminder,) = [m for m in smtp_server.messages if m["To"] == contact("late")]
     assert str(reminder["Subject"]) == "Overdue: feedback for 2 candidates you declined"
+    # Its links work, even where the first link had expired meanwhile (renewed with the reminder).
+    db.session.execute(sa.text("UPDATE feedback_requests SET link_issued_at = :old WHERE recipient_email = :a"),
+                       {"old": datetime(2026, 10, 1, tzinfo=UTC), "a": contact("older")})
+    db.session.commit()
+    older = {**form, "contact": contact("older")}
+    assert "Reminder queued for" in browser.post("/recruiter/contacts/remind", data=older, follow_redirects=True).text
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+    (older_reminder,) = [m for m in smtp_server.messages if m["To"] == contact("older")][-1:]
+    answer(web.test_client(), links_in(older_reminder)[0], COMPANY_ANSWERS)
     again = browser.post("/recruiter/contacts/remind", data=form, follow_redirects=True)
     assert "already reminded in the last 24 hours" in again.text
-    audit = db.session.execute(sa.text("SELECT action, target FROM audit_events WHERE action = 'contact reminded'")).all()
-    assert audit == [("contact reminded", contact("late"))]
+    audit = db.session.execute(sa.text("SELECT action, target FROM audit_events WHERE action = 'contact reminded' "
+                                       "ORDER BY id")).all()
+    assert audit == [("contact reminded", contact("late")), ("contact reminded", contact("older"))]
 
     # Attacks: another company's contact, no CSRF token, a company id that is not a number.
     granite = {**form, "company": str(company_id("Granite Bank")), "contact": contact("granite")}

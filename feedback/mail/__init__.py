@@ -254,8 +254,9 @@ def escalation_email(items: list[OutgoingItem], today: date) -> OutgoingEmail:
             "decided_on": item.decided_on,
             "days_overdue": max(working_days_between(item.decided_on, today) - sla, 0)})
     count = len(items)
-    subject = (f"Overdue: feedback on {count} declined candidate" + ("" if count == 1 else "s")
-               + f" ({', '.join(companies)})")
+    names = list(companies)
+    named = ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} and {len(names) - 2} more"
+    subject = f"Overdue: feedback on {count} declined candidate" + ("" if count == 1 else "s") + f" ({named})"
     return _build(items[0], subject, "escalation", companies=companies, count=count, sla_days=sla,
                   overview_url=public_url("/recruiter/"), company=None, position=None, staff=True)
 

@@ -76,8 +76,9 @@ CONTACT_REMINDER_INTERVAL = timedelta(days=1)  # a contact is reminded by hand a
 
 def remind_contact_now(company_id: int, address: str, sla_days: int, now: datetime) -> int | None:
     """Queue a reminder now for each overdue request of the contact ``address`` at the company (one
-    digest when sent). Returns how many; 0 when none is overdue or the address unsubscribed; None
-    when the contact was already reminded within the last day. Flushes; the caller commits."""
+    digest when sent; an expired link is renewed). Returns how many; 0 when none is overdue or the
+    address unsubscribed; None when the contact was already reminded within the last day. Flushes;
+    the caller commits."""
     overdue = list(db.session.scalars(
         sa.select(FeedbackRequest.id).join(Application, Application.id == FeedbackRequest.application_id)
         .where(FeedbackRequest.company_id == company_id, FeedbackRequest.recipient_email == address,
@@ -90,6 +91,11 @@ def remind_contact_now(company_id: int, address: str, sla_days: int, now: dateti
         OutboxMessage.created_at > now - CONTACT_REMINDER_INTERVAL))
     if recent:
         return None
+    # A link that expired meanwhile is issued afresh (the old one dies), so the reminder's link works.
+    max_age = timedelta(days=current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"])
+    db.session.execute(sa.update(FeedbackRequest).where(FeedbackRequest.id.in_(overdue),
+                                                        FeedbackRequest.link_issued_at <= now - max_age)
+                       .values(link_issued_at=now.replace(microsecond=0)).execution_options(synchronize_session=False))
     db.session.execute(sa.insert(OutboxMessage), [
         {"kind": "reminder", "request_id": request_id, "to_address": address, "status": "queued",
          "next_attempt_at": now, "created_at": now} for request_id in overdue])
