@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from .cli_connectors import connectors_cli
 from .extensions import db
+from .mail.wording import plural
 from .jobs.delivery import MailServerUnavailable, deliver_queued, queued_count
 from .queries.companies import company_by_name, company_names
 from .queries.reports import company_report
@@ -78,7 +79,7 @@ def import_command(path: Path, dry_run: bool, skip_invalid: bool) -> None:
         click.echo("dry run: nothing was written")
     if report.problems and (not skip_invalid or header_broken):
         counted = f"at least {report.problem_count}" if report.stopped_at is not None else str(report.problem_count)
-        fail(f"{counted} problem(s) in {path.name}; nothing was imported")
+        fail(f"{counted} problem{'' if counted == '1' else 's'} in {path.name}; nothing was imported")
     if dry_run:
         return
 
@@ -243,11 +244,14 @@ def erase_command(email: str, yes: bool) -> None:
             or result.audit_entries_anonymised or result.uploads_removed):
         click.echo(f"nothing held for {email}")
         return
-    click.echo(f"erased: {result.candidates} candidate record(s), {result.applications} application(s) unlinked, "
-               f"{result.responses_unlinked} response(s) unlinked, {result.free_texts_removed} free text(s) removed, "
-               f"{result.contact_addresses_removed} contact address(es), {result.messages_removed} e-mail(s), "
-               f"{result.logins_removed} login(s), {result.audit_entries_anonymised} audit entr(y/ies) anonymised, "
-               f"{result.uploads_removed} uploaded file(s)")
+    click.echo(f"erased: {plural(result.candidates, 'candidate record')}, "
+               f"{plural(result.applications, 'application')} unlinked, "
+               f"{plural(result.responses_unlinked, 'response')} unlinked, "
+               f"{plural(result.free_texts_removed, 'free text')} removed, "
+               f"{plural(result.contact_addresses_removed, 'contact address', 'contact addresses')}, "
+               f"{plural(result.messages_removed, 'e-mail')}, {plural(result.logins_removed, 'login')}, "
+               f"{plural(result.audit_entries_anonymised, 'audit entry', 'audit entries')} anonymised, "
+               f"{plural(result.uploads_removed, 'uploaded file')}")
 
 
 @feedback_cli.command("purge")
@@ -263,8 +267,9 @@ def purge_command(days: int) -> None:
     result = purge_older_than(cutoff)
     record("purge", details={"before": cutoff.isoformat(), "candidates": result.candidates})
     db.session.commit()
-    click.echo(f"purged data decided before {cutoff.isoformat()}: {result.candidates} candidate(s), "
-               f"{result.contact_addresses_removed} contact address(es), {result.free_texts_removed} free text(s)")
+    click.echo(f"purged data decided before {cutoff.isoformat()}: {plural(result.candidates, 'candidate')}, "
+               f"{plural(result.contact_addresses_removed, 'contact address', 'contact addresses')}, "
+               f"{plural(result.free_texts_removed, 'free text')}")
 
 
 keys_cli = AppGroup("keys", help="Manage API keys.")
@@ -305,4 +310,4 @@ def keys_revoke_command(prefix: str) -> None:
         fail(f"no live key starts with {prefix!r}")
     record("api key revoked", target=prefix)
     db.session.commit()
-    click.echo(f"revoked {count} key(s)")
+    click.echo(f"revoked {plural(count, 'key')}")

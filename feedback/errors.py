@@ -13,6 +13,9 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("Something in that request was not right", "Go back, reload the page and try again."),
+    403: ("This page is not open to your account",
+          "It belongs to another company or needs another role. Go back to your own pages, sign in with "
+          "the account that has access, or ask an admin of this service to give you access."),
     404: ("Page not found", "The address may be mistyped, or the link incomplete. Check it and try again."),
     405: ("That is not allowed here", "This address does not take that kind of request."),
     410: ("This page is gone", "It is no longer available."),

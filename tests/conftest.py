@@ -322,9 +322,10 @@ LINK = re.compile(r"http://feedback\.example(/f/[A-Za-z0-9_.\-]+)")
 
 
 def links_in(message) -> list[str]:
-    """The feedback-link paths in a received message's plain-text part."""
+    """The feedback-link paths in a received message's plain-text part, each once, in order (a
+    candidate's e-mail holds its link twelve times: the eleven scores ``?nps=N`` and the form)."""
     body = message.get_body(preferencelist=("plain",)).get_content()
-    return LINK.findall(body)
+    return list(dict.fromkeys(LINK.findall(body)))
 
 
 def csrf_token(html: str) -> str:

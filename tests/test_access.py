@@ -71,6 +71,7 @@ STAFF_PAGE = by_role(200, 200, 200, 403, 403, LOGIN)  # recruiter pages that nam
 EXPECTED: dict[tuple[str, str], dict] = {
     ("pages.home", "GET"): same(200),
     ("pages.healthz", "GET"): same(200),
+    ("pages.favicon", "GET"): same(301),  # to the icon in static/, no 404 on every page
     ("auth.login", "GET"): {**LANDING, "anonymous": 200},
     ("auth.login", "POST"): {**LANDING, "anonymous": 400},  # only a CSRF token: the form is incomplete
     ("auth.logout", "POST"): same(LOGIN),

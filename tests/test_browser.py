@@ -212,7 +212,7 @@ def messages_to(smtp_server, address: str) -> list:
 
 def link_in(message, pattern: re.Pattern) -> str:
     body = message.get_body(preferencelist=("plain",)).get_content()
-    (link,) = pattern.findall(body)
+    (link,) = dict.fromkeys(pattern.findall(body))  # the form's link, also under each ?nps=N score
     return link
 
 
@@ -308,12 +308,13 @@ def test_recruiter_upload_to_candidate_answer_to_company_dashboard(live, chromiu
             candidate.bring_to_front()  # a background tab gets few animation frames, and Playwright's waits crawl
 
         with steps.step("candidate answers by tapping and clicking", candidate):
-            ask = lambda prompt: candidate.get_by_role("group", name=prompt)  # noqa: E731 - a question's fieldset
+            def ask(prompt: str):  # a question's fieldset: a radiogroup, or a group of checkboxes
+                return candidate.get_by_role("radiogroup", name=prompt).or_(candidate.get_by_role("group", name=prompt))
             ask("recommend applying to Acme Robotics").get_by_role("radio", name=str(BROWSER_NPS), exact=True).tap()
             ask("kept informed").get_by_role("radio", name="Agree", exact=True).tap()
-            ask("reasonable pace").get_by_text("Strongly agree", exact=True).tap()  # the label, not the input
+            ask("reasonable pace").locator("label", has_text="Strongly agree").tap()  # the label, not the input
             ask("explained clearly").get_by_role("radio", name="Agree", exact=True).click()
-            ask("fair chance").get_by_text("Strongly agree", exact=True).click()
+            ask("fair chance").locator("label", has_text="Strongly agree").click()
             ask("decide not to go on").get_by_role("checkbox", name="The process took too long").tap()
             candidate.get_by_label("What could Acme Robotics have done better?").tap()
             candidate.keyboard.type(BROWSER_COMMENT)
@@ -518,3 +519,90 @@ def test_axe_reports_what_it_should_on_a_broken_page(chromium):
     assert found.get("image-alt") == "critical" and found.get("label") == "critical", found
     assert found.get("color-contrast") == "serious" and found.get("html-has-lang") == "serious", found
 
+
+
+PHONE_SCREEN = 844
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_the_candidate_form_on_a_phone_starts_in_the_email_keeps_a_draft_and_leads_to_its_errors(
+        live, chromium, seeded, smtp_server, database_name):
+    """Issue 18 at 390 x 844: the e-mail's score opens the form with it chosen; the 0–10 scale is one
+    row; the form above the free-text question is at most two screens; no "Sign in"; a reload keeps
+    the choices; a bad submit focuses an error summary whose links lead to the questions; only the
+    submission records that it started in the e-mail."""
+    screenshots = artefact_dir("screenshots", database_name)
+    (invitation,) = messages_to(smtp_server, "c5@example.org")
+    html = invitation.get_body(preferencelist=("html",)).get_content()
+    text = invitation.get_body(preferencelist=("plain",)).get_content()
+    phone = chromium.new_context(**PHONE)
+    try:
+        page = phone.new_page()
+        assert page.goto(seeded["survey"] + "?nps=8").status == 200  # a tap on "8" in the e-mail
+        assert page.get_by_role("radio", name="8", exact=True).is_checked()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)
+                                 .where(Response.started_from_email)) == 0  # opening records nothing
+        assert no_horizontal_scroll(page)
+        rows = page.eval_on_selector_all(".options-nps .option", "els => els.map(e => e.getBoundingClientRect().top)")
+        assert len(rows) == 11 and len(set(rows)) == 1  # the 0–10 scale in one row
+        above_text = page.evaluate(
+            "() => document.getElementById('improve-group').getBoundingClientRect().top + window.scrollY")
+        page.screenshot(path=str(screenshots / "phone-form-whole.png"), full_page=True)
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        (artefact_dir() / f"phone-form-{database_name}.json").write_text(
+            json.dumps({"above_free_text_px": above_text, "page_height_px": height}) + "\n")
+        assert above_text <= 2 * PHONE_SCREEN, above_text
+        assert page.get_by_role("link", name="Sign in").count() == 0
+        expect(page.locator("[data-progress]")).to_contain_text("1 of")
+        page.screenshot(path=str(screenshots / "phone-form-from-email.png"))
+        targets = page.eval_on_selector_all(
+            ".scale-point", "els => els.map(e => [e.getBoundingClientRect().width, e.getBoundingClientRect().height])")
+        assert targets and all(w >= 44 and h >= 44 for w, h in targets)  # agree/disagree: 44 px targets
+        group = page.get_by_role("radiogroup", name=re.compile("kept informed", re.I))
+        group.get_by_role("radio", name="Agree", exact=True).tap()
+        expect(page.locator("[data-progress]")).to_contain_text("2 of")
+
+        page.reload()  # a reload, or coming back later in the same browser, finds the choices made
+        assert page.get_by_role("radio", name="8", exact=True).is_checked()
+        assert group.get_by_role("radio", name="Agree", exact=True).is_checked()
+        page.goto(seeded["survey"])
+        assert group.get_by_role("radio", name="Agree", exact=True).is_checked()
+
+        fresh = chromium.new_context(**PHONE).new_page()  # another browser: nothing kept, a bad submit
+        fresh.goto(seeded["survey"])
+        fresh.screenshot(path=str(screenshots / "phone-form-first-screen.png"))
+        fresh.get_by_role("button", name="Send my answers").tap()
+        summary = fresh.locator("#error-summary")
+        expect(summary).to_be_focused()
+        assert fresh.title().startswith("Error:")
+        link = summary.get_by_role("link").first
+        assert link.get_attribute("href") == "#nps-0"
+        nps_group = fresh.locator("#nps-group")
+        assert nps_group.get_attribute("aria-invalid") == "true"
+        assert nps_group.get_attribute("aria-required") == "true"
+        assert "nps-errors" in nps_group.get_attribute("aria-describedby")
+        fresh.screenshot(path=str(screenshots / "phone-form-errors.png"))
+        link.tap()
+        expect(fresh.locator("#nps-0")).to_be_focused()
+        fresh.context.close()
+
+        page.get_by_role("button", name="Send my answers").tap()  # the draft's answers, sent
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Thank you")
+        assert no_horizontal_scroll(page)
+        page.screenshot(path=str(screenshots / "phone-thanks.png"))
+        assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('feedback-draft:')).length") == 0
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)
+                                 .where(Response.started_from_email)) == 1
+
+        page.set_content(html)  # the invitation as a phone shows it: eleven scores, no sideways scroll
+        assert no_horizontal_scroll(page)
+        page.screenshot(path=str(screenshots / "phone-invitation.png"), full_page=True)
+        score_links = re.findall(re.escape(seeded["survey"]) + r"\?nps=(\d+)", html)
+        assert score_links == [str(n) for n in range(11)]  # in order, in the HTML part
+        assert all(f"{seeded['survey']}?nps={n}" in text for n in range(11))  # and in the plain text
+    finally:
+        phone.close()

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from conftest import csrf_token, links_in, outcome_row
 
 from feedback.extensions import db
+from feedback.mail.wording import long_date
 from feedback.workdays import add_working_days, latest_decision_over, working_days_between
 
 COMPANY_ANSWERS = {"reasons": ["technical_skills"], "technical_skills": "2", "reconsider": "yes"}
@@ -200,8 +201,8 @@ def test_overdue_feedback_is_escalated_once_in_one_daily_digest_per_recruiter(
     (to_recruiter,) = [m for m in escalations if m["To"] == RECRUITER]
     text = text_of(to_recruiter)
     assert str(to_recruiter["Subject"]) == "Overdue: feedback on 2 declined candidates (Acme Robotics)"
-    assert "Person X1, QA Engineer (interview stage), decided 2026-11-20: 3 working days overdue" in text
-    assert "Person X2, QA Engineer (interview stage), decided 2026-11-23: 2 working days overdue" in text
+    assert "Person X1, QA Engineer (interview stage), decided on 20 November 2026: 3 working days overdue" in text
+    assert "Person X2, QA Engineer (interview stage), decided on 23 November 2026: 2 working days overdue" in text
     assert f"Contact: {contact('a')}" in text and "/c/" in text
     for not_escalated in ("X3", "X4", "X5", "X6", "Y1"):
         assert f"Person {not_escalated}," not in text
@@ -236,8 +237,8 @@ def test_the_contacts_first_email_gives_the_due_date_and_reminders_count_down(ap
     assert runner.invoke(args=["feedback", "send"]).exit_code == 0
     (invitation,) = [m for m in smtp_server.messages if m["To"] == outcome_row()["company_contact_email"]]
     due = add_working_days(decided, 3)
-    assert f"Please answer by {due.isoformat()}, 3 working days after the decision" in text_of(invitation)
-    assert f"Please answer by {due.isoformat()}" in invitation.get_body(preferencelist=("html",)).get_content()
+    assert f"Please answer by {long_date(due, weekday=True)}, 3 working days after the decision" in text_of(invitation)
+    assert f"Please answer by {long_date(due, weekday=True)}" in invitation.get_body(preferencelist=("html",)).get_content()
 
     for days_later in (3, 7):  # the reminder marks
         moment = utcnow() + timedelta(days=days_later, hours=1)
@@ -251,11 +252,11 @@ def test_the_contacts_first_email_gives_the_due_date_and_reminders_count_down(ap
         if left is None:
             late = working_days_between(due, moment.date())
             assert str(reminder["Subject"]).startswith("Overdue")
-            assert f"was due on {due.isoformat()} and is {late} working day" in text
+            assert f"was due on {long_date(due, weekday=True)} and is {late} working day" in text
         elif left == 0:
-            assert f"This feedback is due today ({due.isoformat()})" in text
+            assert f"This feedback is due today ({long_date(due, weekday=True)})" in text
         else:
-            assert f"{left} working day{'' if left == 1 else 's'} left: this feedback is due by {due.isoformat()}" in text
+            assert f"{left} working day{'' if left == 1 else 's'} left: this feedback is due by {long_date(due, weekday=True)}" in text
 
 
 # --- on the pages (item 3) -------------------------------------------------------------------

@@ -1815,7 +1815,7 @@ def test_a_file_of_a_million_bad_lines_is_refused_small_and_quickly_grouped(app,
     page = upload(million)
     assert page.status_code == 422 and len(page.data) < 300_000
     stopped = int(re.search(r"stopped after 1000 problems at line (\d+)", page.text).group(1))
-    assert f"; {1_000_001 - stopped} more line(s) were not checked" in page.text  # the header and a million
+    assert f"; {1_000_001 - stopped} more lines were not checked" in page.text  # the header and a million
     assert page.text.split('class="table problems"')[1].count("<tr><td>") == 1000
     path = tmp_path / "million.csv"
     path.write_bytes(million)

@@ -46,6 +46,7 @@ def _dashboard_data(company_id: int) -> dict:
         "company": CompanyRef(company_id, facts.company_name), "filter": facts.filter, "k": k,
         "responses": facts.responses, "total_responses": facts.total, "enough": enough,
         "requests": facts.requests, "positions": figures.positions(company_id),
+        "from_email": figures.started_from_email(company_id),
     }
     if enough:
         data["benchmark"] = figures.benchmark_means(company_id, k)

@@ -27,6 +27,7 @@ from ..models import (
 )
 from ..tokens import candidate_view_token, contact_token, feedback_link_token, public_url, unsubscribe_token
 from ..workdays import add_working_days, working_days_between
+from .wording import TEMPLATE_HELPERS, plural
 
 
 @dataclass
@@ -100,8 +101,12 @@ def feedback_link(item: OutgoingItem, issued_at: datetime) -> str:
 
 
 def _expires_on(item: OutgoingItem) -> date:
-    days = current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"]
-    return (item.link_issued_at + timedelta(days=days)).date()
+    return _link_expiry(item.link_issued_at)
+
+
+def _link_expiry(signed_at: datetime) -> date:
+    """The last day a feedback or contact link signed at ``signed_at`` works (FEEDBACK_LINK_MAX_AGE_DAYS)."""
+    return (signed_at + timedelta(days=current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"])).date()
 
 
 @dataclass
@@ -133,8 +138,8 @@ def _render(template: str, context: dict) -> str:
 
 def _build(item: OutgoingItem, subject: str, template: str, **context) -> OutgoingEmail:
     unsubscribe = public_url(f"/u/{unsubscribe_token(item.to_address)}")
-    context = {"sla_days": current_app.config["FEEDBACK_SLA_DAYS"]} | context | {
-        "unsubscribe_url": unsubscribe, "recipient": item.to_address, "audience": item.audience}
+    context = TEMPLATE_HELPERS | {"sla_days": current_app.config["FEEDBACK_SLA_DAYS"]} | context | {
+        "unsubscribe_url": unsubscribe, "recipient": item.to_address, "audience": item.audience, "subject": subject}
     return OutgoingEmail(
         to_address=item.to_address,
         subject=subject,
@@ -225,18 +230,20 @@ def company_digest_email(items: list[OutgoingItem], issued_at: datetime) -> Outg
         "due": feedback_due(item.decided_on, issued_at.date()),
     } for item in items]
     companies = sorted({item.company for item in items})
-    count = len(entries)
-    subject = (f"Reminder: feedback for {count} candidates you declined" if first.kind == "reminder"
-               else f"Feedback for {count} candidates you declined")
+    candidates = plural(len(entries), "candidate")
+    subject = (f"Reminder: feedback for {candidates} you declined" if first.kind == "reminder"
+               else f"Feedback for {candidates} you declined")
     if first.kind == "reminder" and any(entry["due"] and entry["due"].overdue for entry in entries):
-        subject = f"Overdue: feedback for {count} candidates you declined"
+        subject = f"Overdue: feedback for {candidates} you declined"
     positions = {entry["position"] for entry in entries}
     soonest = min((entry["due"] for entry in entries if entry["due"]), key=lambda due: due.on, default=None)
     overdue = sum(1 for entry in entries if entry["due"] and entry["due"].overdue)
     return _build(first, subject, "company_digest", kind=first.kind, items=entries, company=", ".join(companies),
                   soonest=soonest, overdue=overdue,
                   position="several positions" if len(positions) > 1 else entries[0]["position"],
-                  contact_link=public_url(f"/c/{contact_token(first.request_id)}"))
+                  contact_link=public_url(f"/c/{contact_token(first.request_id)}"),
+                  # The contact page's token is signed now, so its clock starts now.
+                  contact_link_expires_on=_link_expiry(issued_at))
 
 
 def escalation_email(items: list[OutgoingItem], today: date) -> OutgoingEmail:
@@ -256,7 +263,7 @@ def escalation_email(items: list[OutgoingItem], today: date) -> OutgoingEmail:
     count = len(items)
     names = list(companies)
     named = ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} and {len(names) - 2} more"
-    subject = f"Overdue: feedback on {count} declined candidate" + ("" if count == 1 else "s") + f" ({named})"
+    subject = f"Overdue: feedback on {plural(count, 'declined candidate')} ({named})"
     return _build(items[0], subject, "escalation", companies=companies, count=count, sla_days=sla,
                   overview_url=public_url("/recruiter/"), company=None, position=None, staff=True)
 

@@ -32,6 +32,8 @@ class Response(db.Model):
     stage: Mapped[str] = mapped_column(sa.String(20))
     outcome: Mapped[str] = mapped_column(sa.String(20))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The form was opened from a score chosen in the e-mail (CONTRACT §5, `/f/<token>?nps=N`).
+    started_from_email: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     __table_args__ = (
         sa.Index("ix_responses_company_audience_stage", "company_id", "audience", "stage"),

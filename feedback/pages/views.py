@@ -1,10 +1,10 @@
-"""Home page and ``/healthz``."""
+"""Home page, ``/healthz`` and ``/favicon.ico``."""
 from __future__ import annotations
 
 import logging
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, render_template
+from flask import current_app, jsonify, redirect, render_template, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
@@ -17,6 +17,12 @@ log = logging.getLogger(__name__)
 def home():
     """What the service is, and in dev mode the way to the dev mailbox."""
     return render_template("pages/home.html", dev_mailbox=current_app.config.get("DEV_MAILBOX", False))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers and feed readers ask for /favicon.ico whatever the page says: the icon, not a 404."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.route("/healthz")

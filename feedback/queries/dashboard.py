@@ -87,6 +87,12 @@ def positions(company_id: int) -> list[tuple[int, str]]:
     return [tuple(row) for row in db.session.execute(_POSITIONS, {"company_id": company_id})]
 
 
+def started_from_email(company_id: int) -> int:
+    """How many of the company's candidate answers began with a score chosen in the e-mail."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(
+        Response.company_id == company_id, Response.audience == "candidate", Response.started_from_email))
+
+
 def snapshot_figures(flt: ResponseFilter, min_responses: int) -> dict:
     """The answer figures of one anonymity snapshot: NPS, each question, the breakdowns, decline reasons."""
     params = flt.params()

@@ -31,16 +31,18 @@ def link_expires_at(link_issued_at: datetime | None) -> datetime | None:
     return link_issued_at + timedelta(days=current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"])
 
 
-def submit_response(request_id: int, answers: list[dict], now: datetime | None = None) -> int:
+def submit_response(request_id: int, answers: list[dict], now: datetime | None = None,
+                    started_from_email: bool = False) -> int:
     """Use the request's link up and store its answers; raise AlreadyAnswered if it was used.
 
     One conditional UPDATE claims the link, so of two concurrent submissions exactly one wins;
     the unique request_id on responses backs it up. Returns the new response's id. Runs on the
     session's connection, in its transaction; the caller commits. ``now``: when it was answered
     (the demo's contacts answer on plausible days; every view leaves it to the clock).
+    ``started_from_email``: the form was opened from a score chosen in the e-mail.
     """
     connection = db.session.connection()
-    moment = {"answered_request": request_id, "now": now or utcnow()}
+    moment = {"answered_request": request_id, "now": now or utcnow(), "from_email": started_from_email}
     if connection.execute(_CLAIM, moment).rowcount != 1:
         raise AlreadyAnswered(request_id)
     response = connection.execute(_STORE_RESPONSE, moment).one()
@@ -90,10 +92,12 @@ _CLAIM = (sa.update(FeedbackRequest.__table__)
 _STORE_RESPONSE = (
     sa.insert(Response.__table__)
     .from_select(
-        ["request_id", "survey_id", "audience", "company_id", "position_id", "stage", "outcome", "submitted_at"],
+        ["request_id", "survey_id", "audience", "company_id", "position_id", "stage", "outcome", "submitted_at",
+         "started_from_email"],
         sa.select(FeedbackRequest.id, FeedbackRequest.survey_id, FeedbackRequest.audience, Application.company_id,
                   Application.position_id, Application.stage, Application.outcome,
-                  sa.bindparam("now", type_=Response.submitted_at.type))
+                  sa.bindparam("now", type_=Response.submitted_at.type),
+                  sa.bindparam("from_email", type_=sa.Boolean()))
         .join(Application, Application.id == FeedbackRequest.application_id)
         .where(FeedbackRequest.id == sa.bindparam("answered_request")),
     )

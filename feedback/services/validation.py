@@ -44,7 +44,7 @@ class ValidationReport:
         told = []
         if self.stopped_at is not None:
             told.append(f"stopped after {MAX_PROBLEMS} problems at line {self.stopped_at}; "
-                        f"{self.lines_not_checked} more line(s) were not checked")
+                        f"{self.lines_not_checked} more line{' was' if self.lines_not_checked == 1 else 's were'} not checked")
         elif self.more_problems:
             told.append(f"{self.more_problems} more problem(s) not listed")
         return told

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import abort, render_template
 
 from ..extensions import limiter
+from ..models import STAGE_LABELS
 from ..queries.contacts import contact_requests
 from ..services.responses import link_expires_at
 from ..timeutil import utcnow
@@ -61,4 +62,4 @@ def contact(token: str):
     if not sitting or not sitting.rows:  # not ours, no company request, or an erased contact
         abort(404)
     return render_template("survey/contact.html", sitting=sitting, links=sitting_links(sitting, request_id),
-                           status=Sitting.status)
+                           status=Sitting.status, stage_labels=STAGE_LABELS)

@@ -58,6 +58,16 @@ def _refusal(link: sa.Row, check: LinkCheck, token: str):
     return None
 
 
+def _score_from_email(form) -> bool:
+    """A score chosen in the e-mail (``?nps=N``, CONTRACT §5) is preselected; nothing is recorded
+    until the person submits. Anything else in ``nps`` is ignored."""
+    score = request.args.get("nps", "")
+    if "nps" not in form or score not in {choice.value for choice in form.nps.choices}:
+        return False
+    form.nps.data = score
+    return True
+
+
 @bp.route("/f/<token>", methods=["GET", "POST"])
 @limiter.limit("60 per minute")
 def answer(token: str):
@@ -70,6 +80,7 @@ def answer(token: str):
     questions = applicable_questions(survey, link)
     form = survey_form_class(survey, link, link.company_name)()
     status, preview = 200, None
+    from_email = _score_from_email(form) if request.method == "GET" else request.form.get("started") == "email"
     previewing = link.audience == "company" and request.form.get("action") == "preview"
     if request.method == "POST":
         valid = form.validate()
@@ -77,7 +88,7 @@ def answer(token: str):
             preview = candidate_preview(form)
         elif valid:
             try:
-                submit_response(link.id, answers_from_form(form, questions))
+                submit_response(link.id, answers_from_form(form, questions), started_from_email=from_email)
                 db.session.commit()
             except (AlreadyAnswered, IntegrityError):
                 db.session.rollback()
@@ -100,6 +111,8 @@ def answer(token: str):
         stage_label=STAGE_LABELS[link.stage],
         expires_at=link_expires_at(link.link_issued_at),
         sitting=sitting_of(link.id) if link.audience == "company" else None,
+        from_email=from_email,
+        answered=sum(1 for question in questions if form[question.key].data not in (None, "", [])),
     ), status
 
 
