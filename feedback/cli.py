@@ -12,8 +12,8 @@ from flask.cli import AppGroup
 
 from .cli_connectors import connectors_cli
 from .extensions import db
-from .mail.wording import plural
 from .jobs.delivery import MailServerUnavailable, deliver_queued, queued_count
+from .mail.wording import plural
 from .queries.companies import company_by_name, company_names
 from .queries.reports import company_report
 from .reports_text import report_text
