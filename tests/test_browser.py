@@ -458,6 +458,8 @@ def test_axe_finds_no_serious_or_critical_violation(live, chromium, seeded, data
 
     def check(page, name: str, heading: str) -> None:
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        if "phone" in name:
+            assert no_horizontal_scroll(page), name
         results[name] = run_axe(page)
         page.screenshot(path=str(screenshots / f"axe-{slug(name)}.png"), full_page=True)
 
@@ -474,6 +476,7 @@ def test_axe_finds_no_serious_or_critical_violation(live, chromium, seeded, data
         page.goto(live.url("/me"))
         check(page, "candidate /me (phone)", "See the feedback on your applications")
         page.set_content(seeded["notice_html"])  # the feedback-ready e-mail, as a phone shows it
+        assert no_horizontal_scroll(page)
         results["feedback-ready e-mail (phone)"] = run_axe(page)
         page.screenshot(path=str(screenshots / "axe-feedback-ready-e-mail-phone.png"), full_page=True)
         page.goto(seeded["view"])  # its link
