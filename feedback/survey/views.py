@@ -80,7 +80,8 @@ def answer(token: str):
     questions = applicable_questions(survey, link)
     form = survey_form_class(survey, link, link.company_name)()
     status, preview = 200, None
-    from_email = _score_from_email(form) if request.method == "GET" else request.form.get("started") == "email"
+    from_email = link.audience == "candidate" and (
+        _score_from_email(form) if request.method == "GET" else request.form.get("started") == "email")
     previewing = link.audience == "company" and request.form.get("action") == "preview"
     if request.method == "POST":
         valid = form.validate()
