@@ -11,7 +11,7 @@ import io
 import re
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,8 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from playwright import sync_api
+from werkzeug.serving import make_server
 
 from feedback import config as feedback_config
 from feedback import create_app
@@ -332,3 +334,65 @@ def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
     assert match, "the page has no CSRF token"
     return match.group(1)
+
+
+# --- the browser tests: the served app and Debian's Chromium (helpers in browser_support.py) ----
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+class LiveServer:
+    def __init__(self, app, base_url: str) -> None:
+        self.app = app
+        self.base_url = base_url
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def link_pattern(self, prefix: str) -> re.Pattern:
+        return re.compile(re.escape(self.base_url) + re.escape(prefix) + r"[A-Za-z0-9_.\-]+")
+
+    def cli(self, *args: str) -> str:
+        """``flask feedback ...`` in-process on the served app (so e-mailed links name this server).
+
+        Its own app context is pushed: the CLI would otherwise run in the ``app`` fixture's.
+        """
+        with self.app.app_context():
+            result = self.app.test_cli_runner().invoke(args=["feedback", *args])
+        assert result.exit_code == 0, result.output
+        return result.output.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def live(app, make_app) -> Iterator[LiveServer]:
+    """The app on a loopback port, sharing the test database with the ``app`` fixture."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    served = make_app(PUBLIC_BASE_URL=base_url)
+    server = make_server("127.0.0.1", port, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(served, base_url)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium through Playwright. Fails loudly, never skips: a missing browser must not
+    pass as a green run."""
+    if not CHROMIUM.exists():
+        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium: "
+                    "apt-get install chromium (make test and .ci/run install it when run as root)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def database_name(app) -> str:
+    return db.engine.dialect.name

@@ -21,33 +21,37 @@ from __future__ import annotations
 import csv
 import json
 import re
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import ROOT, SAMPLE_CSV, csrf_token, free_port, outcome_row
+from browser_support import (
+    AXE_VERSION,
+    BLOCKING_IMPACTS,
+    DESKTOP,
+    PHONE,
+    Steps,
+    answer_in_process,
+    artefact_dir,
+    card,
+    company_responses,
+    link_in,
+    messages_to,
+    no_horizontal_scroll,
+    run_axe,
+    sign_in,
+    signed_in_client,
+    slug,
+    watch_console,
+)
+from conftest import SAMPLE_CSV, outcome_row
 from playwright import sync_api
-from werkzeug.serving import make_server
 
 from feedback.extensions import db
 from feedback.models import Company, Response
 from feedback.services.accounts import create_user
 
 expect = sync_api.expect
-
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-AXE = ROOT / "tests" / "vendor" / "axe.min.js"
-AXE_VERSION = re.search(r"axe v([\d.]+)", AXE.read_text(encoding="utf-8")[:200]).group(1)
-ARTIFACTS = ROOT / "artifacts"
-BLOCKING_IMPACTS = ("serious", "critical")
 
 PASSWORD = "correct horse battery staple"
 RECRUITER = "recruiter@feedback.example"
@@ -65,161 +69,6 @@ EARLIER_ANSWERS = [
 BROWSER_NPS = 9
 BROWSER_COMMENT = "Share the interview plan before the first call."
 EXPECTED_NPS = "+40"  # promoters 10, 9, 9 and one detractor (6) of five answers: (3 - 1) / 5
-
-
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _chromium_is_installed() -> None:
-    """Fail loudly, never skip: a missing browser must not pass as a green run."""
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium: "
-                    "apt-get install chromium (make test and .ci/run install it when run as root)")
-
-
-# --- the served app, the browser -------------------------------------------------------------
-
-class LiveServer:
-    def __init__(self, app, base_url: str) -> None:
-        self.app = app
-        self.base_url = base_url
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def link_pattern(self, prefix: str) -> re.Pattern:
-        return re.compile(re.escape(self.base_url) + re.escape(prefix) + r"[A-Za-z0-9_.\-]+")
-
-    def cli(self, *args: str) -> str:
-        """``flask feedback ...`` in-process on the served app (so e-mailed links name this server).
-
-        Its own app context is pushed: the CLI would otherwise run in the ``app`` fixture's.
-        """
-        with self.app.app_context():
-            result = self.app.test_cli_runner().invoke(args=["feedback", *args])
-        assert result.exit_code == 0, result.output
-        return result.output.strip().splitlines()[-1]
-
-
-@pytest.fixture
-def live(app, make_app) -> Iterator[LiveServer]:
-    """The app on a loopback port, sharing the test database with the ``app`` fixture."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    served = make_app(PUBLIC_BASE_URL=base_url)
-    server = make_server("127.0.0.1", port, served, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(served, base_url)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def database_name(app) -> str:
-    return db.engine.dialect.name
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def artefact_dir(*parts: str) -> Path:
-    path = ARTIFACTS.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-class Steps:
-    """Times each step of the journey and takes a screenshot after it (not counted in its time)."""
-
-    def __init__(self, screenshots: Path) -> None:
-        self.screenshots = screenshots
-        self.rows: list[dict] = []
-
-    @contextmanager
-    def step(self, name: str, page=None) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        seconds = time.perf_counter() - started
-        shot = None
-        if page is not None:
-            shot = self.screenshots / f"{len(self.rows) + 1:02d}-{slug(name)}.png"
-            page.screenshot(path=str(shot), full_page=True)
-        self.rows.append({"step": name, "seconds": round(seconds, 3),
-                          "screenshot": str(shot.relative_to(ROOT)) if shot else None})
-
-    def table(self, title: str) -> str:
-        width = max(len(row["step"]) for row in self.rows)
-        lines = [title, f"  #  {'step'.ljust(width)}  seconds"]
-        lines += [f"{i:>3}  {row['step'].ljust(width)}  {row['seconds']:7.3f}" for i, row in enumerate(self.rows, 1)]
-        lines.append(f"     {'total'.ljust(width)}  {sum(row['seconds'] for row in self.rows):7.3f}")
-        return "\n".join(lines)
-
-
-def watch_console(page, problems: list[str]) -> None:
-    """Collect script errors and Content-Security-Policy reports: the pages should cause neither."""
-    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
-    page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
-            if "Content Security Policy" in message.text else None)
-
-
-def sign_in(page, live: LiveServer, address: str) -> None:
-    page.goto(live.url("/login"))
-    page.fill("#email", address)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-
-
-def card(page, heading: str):
-    """A dashboard or batch card, found by its heading."""
-    return page.locator(".card").filter(has=page.get_by_role("heading", name=heading, exact=True))
-
-
-# --- in-process helpers (the same forms, through the Flask test client) -------------------------
-
-def answer_in_process(client, path: str, fields: dict) -> None:
-    form = client.get(path)
-    assert form.status_code == 200, form.text
-    data = {"csrf_token": csrf_token(form.text)} | {key: str(value) for key, value in fields.items()}
-    answered = client.post(path, data=data)
-    assert answered.status_code == 200 and "Thank you" in answered.text, answered.text
-
-
-def signed_in_client(live: LiveServer, address: str):
-    client = live.app.test_client()
-    page = client.get("/login")
-    signed_in = client.post("/login", data={"csrf_token": csrf_token(page.text), "email": address,
-                                            "password": PASSWORD})
-    assert signed_in.status_code == 302
-    return client
-
-
-def messages_to(smtp_server, address: str) -> list:
-    return [message for message in smtp_server.messages if message["To"] == address]
-
-
-def link_in(message, pattern: re.Pattern) -> str:
-    body = message.get_body(preferencelist=("plain",)).get_content()
-    (link,) = dict.fromkeys(pattern.findall(body))  # the form's link, also under each ?nps=N score
-    return link
-
-
-def company_responses(company_id: int) -> int:
-    db.session.rollback()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Response)
-                             .where(Response.company_id == company_id, Response.audience == "candidate"))
 
 
 # --- the journey ------------------------------------------------------------------------------
@@ -389,25 +238,6 @@ def test_recruiter_upload_to_candidate_answer_to_company_dashboard(live, chromiu
 
 # --- accessibility ----------------------------------------------------------------------------
 
-def run_axe(page) -> dict:
-    """axe-core on the page as loaded (its default rules: WCAG 2.x A/AA and best practices).
-
-    Violations in full; rules passed, and those axe could not decide ("needs review", e.g. the
-    contrast of SVG chart text), for the record.
-    """
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate("""async () => {
-        const results = await axe.run(document);
-        return {
-            violations: results.violations.map(v => ({
-                id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" ")),
-            })),
-            incomplete: results.incomplete.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(" "))})),
-            passes: results.passes.map(v => v.id),
-        };
-    }""")
-
-
 @pytest.fixture
 def seeded(live, write_csv, smtp_server) -> dict:
     """Six Acme candidates (mail sent), five answered (the dashboard shows figures), one not; Acme
@@ -525,10 +355,6 @@ def test_axe_reports_what_it_should_on_a_broken_page(chromium):
 
 
 PHONE_SCREEN = 844
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_the_candidate_form_on_a_phone_starts_in_the_email_keeps_a_draft_and_leads_to_its_errors(
