@@ -15,10 +15,16 @@ MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 FIRST_YEAR, LAST_YEAR = 1970, 9998  # the month after LAST_YEAR-12 must still be a date
 
 
-def int_arg(args, name: str, default: int | None, low: int, high: int) -> int | None:
-    """``args[name]`` as a whole number from ``low`` to ``high``; ``default`` when absent or empty."""
-    raw = args.get(name, "")
-    if raw == "":
+def int_arg(args, name: str, default: int | None, low: int, high: int, *, empty_ok: bool = True) -> int | None:
+    """``args[name]`` as a whole number from ``low`` to ``high``; ``default`` when absent.
+
+    An empty value (``?page=``, what an HTML form sends for a blank box) is the default too, unless
+    ``empty_ok`` is false: the JSON API documents integers, and ``?page=`` is not one.
+    """
+    if name not in args:
+        return default
+    raw = args[name]
+    if raw == "" and empty_ok:
         return default
     # ASCII digits only: str.isdigit() also takes "²" (int() fails on it) and 5,000-digit numbers.
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 20 and low <= int(raw) <= high):
@@ -31,9 +37,9 @@ def id_arg(args, name: str) -> int | None:
     return int_arg(args, name, None, 1, MAX_ID)
 
 
-def page_arg(args, name: str = "page") -> int:
+def page_arg(args, name: str = "page", *, empty_ok: bool = True) -> int:
     """A page number, from 1."""
-    return int_arg(args, name, 1, 1, MAX_PAGE)
+    return int_arg(args, name, 1, 1, MAX_PAGE, empty_ok=empty_ok)
 
 
 def choice_arg(args, name: str, choices) -> str | None:

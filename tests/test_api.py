@@ -596,7 +596,7 @@ def test_requests_are_paginated(web, admin_key, import_csv):
     for query in ({"per_page": 0}, {"per_page": 201}, {"per_page": -1}, {"per_page": "ten"}, {"page": 0},
                   {"page": "x"}, {"page": 1_000_001}, {"status": "bogus"}, {"status": ""}, {"status": "QUEUED"},
                   {"per_page": "\u00b2"}, {"page": "\u00b2"}, {"per_page": "\uff11"}, {"page": "9" * 5000},
-                  {"per_page": " 5"}, {"page": "1.0"}):
+                  {"per_page": " 5"}, {"page": "1.0"}, {"page": ""}, {"per_page": ""}):
         response = client.get("/api/v1/requests", query_string=query, headers=bearer(admin_key))
         error = assert_json_error(response, 400)
         assert next(iter(query)) in error["detail"], (query, error)

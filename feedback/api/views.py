@@ -106,8 +106,8 @@ def list_requests():
     status = request.args.get("status")
     if status is not None and status not in REQUEST_STATUSES:
         abort(400, f"status must be one of {', '.join(REQUEST_STATUSES)}.")
-    page = page_arg(request.args)
-    per_page = int_arg(request.args, "per_page", 50, 1, MAX_PER_PAGE)
+    page = page_arg(request.args, empty_ok=False)
+    per_page = int_arg(request.args, "per_page", 50, 1, MAX_PER_PAGE, empty_ok=False)
     status_expr = _status_expression().label("status")
     query = scope_to_companies(
         sa.select(FeedbackRequest, Application.application_ref, Company.name, Position.title, Application.stage,
