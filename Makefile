@@ -1,13 +1,14 @@
 # make run: the app with demo data on http://127.0.0.1:5000 (embedded SQLite, dev mailbox).
 # make test: the whole suite on SQLite and on PostgreSQL (TEST_DATABASE_URL), side by side.
 # make bench: the benchmarks (benchmarks/), SQLite then PostgreSQL (feedback_bench); one table, < 15 min.
+# make screenshots: the README's pictures of the main pages (docs/screenshots/), from a browser test.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint bench install install-dev clean chromium
+.PHONY: run test test-sqlite test-postgres lint bench install install-dev clean chromium screenshots
 
 # The browser tests drive Debian's Chromium; installed here when missing and we may (root).
 chromium:
@@ -47,6 +48,10 @@ test-sqlite: install-dev
 
 test-postgres: install-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -q
+
+# The README's pictures (docs/screenshots/), taken by a browser test on the demo data.
+screenshots: install-dev chromium
+	env -u DATABASE_URL SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/test_screenshots.py
 
 bench: install-dev
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
