@@ -9,7 +9,6 @@ from pathlib import Path
 from .outcomes_csv import OutcomeRow, Problem
 
 MAX_PROBLEMS = 1000  # kept and shown; a pass that may stop stops here
-LINES_SHOWN_PER_GROUP = 10
 
 
 @dataclass
@@ -29,15 +28,14 @@ class ValidationReport:
     def header_broken(self) -> bool:
         return any(problem.line == 1 for problem in self.problems)
 
-    def groups(self) -> list[tuple[int, str, str, list[int]]]:
+    def groups(self) -> list[tuple[int, str, str, str]]:
         """The kept problems with the same column and message once, most frequent first:
-        (how many lines, column, message, the first lines)."""
+        (how many lines, column, message, the lines as ranges, "3–5, 9")."""
         lines: dict[tuple[str, str], list[int]] = defaultdict(list)
         for problem in self.problems:
             lines[(problem.column, problem.message)].append(problem.line)
-        grouped = [(len(found), column, message, found[:LINES_SHOWN_PER_GROUP])
-                   for (column, message), found in lines.items()]
-        return sorted(grouped, key=lambda group: (-group[0], group[3][0]))
+        grouped = sorted(lines.items(), key=lambda item: (-len(item[1]), item[1][0]))
+        return [(len(found), column, message, line_ranges(found)) for (column, message), found in grouped]
 
     def lines(self) -> list[str]:
         """What a person is told besides the problems themselves: what was not counted or checked."""
@@ -77,3 +75,14 @@ def count_lines_after(path: Path, line: int) -> int:
             last = chunk[-1:]
     total += last != b"\n"  # a last line without a newline
     return max(total - line, 0)
+
+
+def line_ranges(lines: list[int]) -> str:
+    """Line numbers as compact ranges, "3–5, 9, 12–301"; the list is in file order."""
+    spans: list[list[int]] = []
+    for line in sorted(set(lines)):
+        if spans and line == spans[-1][1] + 1:
+            spans[-1][1] = line
+        else:
+            spans.append([line, line])
+    return ", ".join(str(first) if first == last else f"{first}\u2013{last}" for first, last in spans)
