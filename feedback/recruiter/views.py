@@ -12,8 +12,9 @@ from ..access import (
     roles_required,
     scope_to_companies,
 )
+from ..advice_rules import advice_flags
 from ..extensions import db, limiter
-from ..models import AdviceReview, ImportBatch
+from ..models import STAGE_LABELS, AdviceReview, ImportBatch
 from ..queries.recruiter import (
     batch_funnel,
     company_overview,
@@ -162,7 +163,8 @@ def cancel_batch(batch_id: int):
 @roles_required(*STAFF)
 def reviews():
     """Advice companies wrote for candidates, waiting for review."""
-    items = [(review, text, company, stage, ReviewForm(prefix=f"r{review.id}", text=text))
+    items = [(review, text, company, STAGE_LABELS.get(stage, stage), advice_flags(text),
+              ReviewForm(prefix=f"r{review.id}", text=text))
              for review, text, company, stage in pending_reviews(current_user)]
     decided = decided_reviews() if current_user.role == "admin" else []
     return render_template("recruiter/reviews.html", items=items, decided=decided, reopen_form=ReopenReviewForm())
