@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .models import STAGE_LABELS
-from .surveys.definitions import BAND_KEYS, LIKERT_KEYS
+from .surveys.definitions import BAND_KEYS, DECLINE_REASONS, LIKERT_KEYS, REJECTION_REASONS
 
 QUESTION_LABELS = {
     "communication": "Kept informed",
@@ -16,6 +16,9 @@ QUESTION_LABELS = {
     "communication_skills": "Communication",
     "problem_solving": "Problem-solving",
 }
+# The same human labels the dashboard shows, never the stored codes.
+DECLINE_LABELS = dict(DECLINE_REASONS)
+REASON_LABELS = dict(REJECTION_REASONS)
 
 
 def _rate(done: int, sent: int) -> str:
@@ -52,7 +55,7 @@ def report_text(report: dict) -> str:
             lines.append(f"  {QUESTION_LABELS[key]:<32}{_mean(figure['mean']):>6}{figure['n']:>6}")
         if experience.get("decline_reasons"):
             lines.append("  Why candidates walked away: " + ", ".join(
-                f"{code} ({count})" for code, count in experience["decline_reasons"].items()))
+                f"{DECLINE_LABELS.get(code, code)} ({count})" for code, count in experience["decline_reasons"].items()))
     lines.append("")
     lines.append("  By stage:")
     for stage, group in experience["by_stage"].items():
@@ -71,7 +74,8 @@ def report_text(report: dict) -> str:
     feedback = report["candidate_feedback"]
     lines.append(f"Feedback given to declined candidates: {feedback['responses']} responses")
     if feedback["responses"]:
-        lines.append("  Reasons: " + ", ".join(f"{code} ({count})" for code, count in feedback["reasons"].items()))
+        lines.append("  Reasons: " + ", ".join(
+            f"{REASON_LABELS.get(code, code)} ({count})" for code, count in feedback["reasons"].items()))
         lines.append("  Skill bands (1 not shown - 4 exceeded): " + ", ".join(
             f"{QUESTION_LABELS[key]} {_mean(feedback['bands'][key]['mean'])}" for key in BAND_KEYS))
         share = feedback["open_to_future_roles"]

@@ -88,6 +88,8 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("dashboard.company", "GET"): SIGNED_IN_ANY,
     ("dashboard.export_aggregate", "GET"): SIGNED_IN_ANY,
     ("dashboard.export_comments", "GET"): SIGNED_IN_ANY,
+    ("dashboard.export_aggregate_xlsx", "GET"): SIGNED_IN_ANY,
+    ("dashboard.export_comments_xlsx", "GET"): SIGNED_IN_ANY,
     ("recruiter.overview", "GET"): STAFF_PAGE,
     ("recruiter.upload", "GET"): STAFF_PAGE,
     ("recruiter.upload", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no file chosen
@@ -271,7 +273,7 @@ def test_route_role_matrix(web, world, sign_in, role):
             if urlsplit(parse_qs(location.query).get("next", [""])[0]).path != urlsplit(url).path:
                 mismatches.append(f"{method} {url}: the login redirect does not come back here ({location})")
         if endpoint not in TOKEN_ENDPOINTS:
-            body = response.get_data(as_text=True)
+            body = response.get_data().decode("utf-8", "replace")  # an XLSX is a zip: its names are compressed
             mismatches.extend(f"{method} {url}: shows {text!r} to {role}" for text in forbidden if text in body)
     assert not mismatches, "\n".join(mismatches)
 
@@ -280,7 +282,8 @@ def test_company_b_never_sees_company_a(world, sign_in):
     client = sign_in(world["users"]["company_b"])
     a = world["company_a"]
     for path in (f"/companies/{a}/dashboard", f"/companies/{a}/export/aggregate.csv",
-                 f"/companies/{a}/export/comments.csv", f"/companies/{a}/dashboard?stage=interview"):
+                 f"/companies/{a}/export/comments.csv", f"/companies/{a}/export/aggregate.xlsx",
+                 f"/companies/{a}/export/comments.xlsx", f"/companies/{a}/dashboard?stage=interview"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert A not in response.text and "Acme" not in response.text

@@ -202,7 +202,8 @@ def test_recruiter_upload_to_candidate_answer_to_company_dashboard(live, chromiu
         with steps.step("dashboard shows the new figures and the chart", dashboard):
             nps = card(dashboard, "Candidate NPS")
             expect(nps.locator(".big")).to_have_text(EXPECTED_NPS)
-            expect(nps.locator(".note")).to_have_text("5 answers")
+            expect(nps.locator(".note").first).to_have_text("5 answers")
+            expect(nps).to_contain_text("9–10 are promoters")
             expect(card(dashboard, "Candidates answered").locator(".big")).to_contain_text("5 of")
             expect(dashboard.get_by_role("heading", name="Not enough responses yet")).to_have_count(0)
             chart = dashboard.locator("svg.chart[role=img][aria-labelledby^=month-chart]")

@@ -20,15 +20,17 @@ from conftest import ADMIN, csrf_token, links_in, outcome_row, store_unchecked_n
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from feedback import month_label
 from feedback.exports import csv_response, spreadsheet_safe, spreadsheet_value
 from feedback.extensions import db
-from feedback.models import STAGES, Company, Position
+from feedback.models import STAGE_LABELS, STAGES, Company, Position
 
 COMPANY = "Acme Robotics"
 SCRIPT = "<script>alert(1)</script>"
 TEMPLATE = "{{7*7}}"
 FORMULA = '=HYPERLINK("http://evil.example")'
-WITHHELD = "not enough responses yet"
+WITHHELD = "Withheld to protect candidates"  # the page's line for a group under the threshold
+EXPORT_WITHHELD = "withheld: fewer than 5 responses"  # the export's status column
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 # One candidate each: (stage, position, nps, communication, improve). Answered in this order.
@@ -143,10 +145,10 @@ def assert_page_withheld(page: str, label: str) -> None:
 
 def assert_exports_withheld(browser, cid: int, query: dict, label: str) -> None:
     rows = read_csv(browser.get(f"/companies/{cid}/export/aggregate.csv", query_string=query))
-    assert rows[0] == ["breakdown", "group", "measure", "n", "value", "benchmark"]
+    assert rows[0] == ["breakdown", "group", "measure", "n", "value", "benchmark", "status"]
     body = rows[1:]
     assert [row[2] for row in body] == ["responses", "nps"], label
-    assert body[1][4] == WITHHELD, label
+    assert body[1][4] == "" and body[1][6] == EXPORT_WITHHELD, label
     assert all(row[5] == "" for row in body), label
     assert body[0][4] == "" and body[1][3] == "", label
     comments = read_csv(browser.get(f"/companies/{cid}/export/comments.csv", query_string=query))
@@ -194,7 +196,7 @@ def test_four_responses_show_no_figure_under_any_filter_and_the_fifth_shows_them
     assert overall["responses"][3] == "5"
     assert float(overall["nps"][4]) == pytest.approx(NPS_AT_5)
     assert overall["nps"][3] == "5"
-    assert float(overall["communication"][4]) == pytest.approx(COMMUNICATION_AT_5)
+    assert float(overall["Kept informed"][4]) == pytest.approx(COMMUNICATION_AT_5)
     comments = read_csv(admin.get(f"/companies/{cid}/export/comments.csv"))
     assert len(comments) == 1 + 3
 
@@ -239,12 +241,15 @@ def test_groups_under_the_threshold_are_withheld_once_the_whole_is_shown(web, im
     rows = read_csv(admin.get(f"/companies/{cid}/export/aggregate.csv"))
     groups = {(row[0], row[1], row[2]): row for row in rows[1:]}
     for stage in ("interview", "screen", "final"):
-        assert groups[("stage", stage, "responses")][3] in ("1", "2")
-        assert groups[("stage", stage, "nps")][4] == WITHHELD
-        assert groups[("stage", stage, "score")][4] == WITHHELD
+        label = STAGE_LABELS[stage]
+        assert groups[("stage", label, "responses")][3] in ("1", "2")
+        for measure in ("nps", "score"):
+            assert groups[("stage", label, measure)][4] == ""
+            assert groups[("stage", label, measure)][6] == EXPORT_WITHHELD
     for title in ("QA Engineer", "Data Analyst"):
-        assert groups[("position", title, "nps")][4] == WITHHELD
-    assert float(groups[("month", month, "nps")][4]) == pytest.approx(NPS_AT_5)
+        assert groups[("position", title, "nps")][6] == EXPORT_WITHHELD
+    assert float(groups[("month", month_label(month), "nps")][4]) == pytest.approx(NPS_AT_5)
+    assert groups[("month", month_label(month), "nps")][6] == "shown"
 
 
 def test_csv_exports_are_attachments(web, import_csv, runner, smtp_server, admin_client):
@@ -308,7 +313,7 @@ def test_benchmark_needs_three_other_companies_with_enough_responses(web, import
     assert f"below the benchmark ({BENCHMARK:.2f})" in shortfalls
     assert f"{BENCHMARK - COMMUNICATION_AT_5:.2f} below" in shortfalls
     rows = read_csv(admin.get(f"/companies/{cid}/export/aggregate.csv"))
-    communication = next(row for row in rows[1:] if row[:3] == ["overall", "all", "communication"])
+    communication = next(row for row in rows[1:] if row[:3] == ["overall", "all", "Kept informed"])
     assert float(communication[5]) == pytest.approx(BENCHMARK)
 
 
@@ -373,10 +378,20 @@ def test_spreadsheet_safe_never_starts_with_a_trigger_and_round_trips(text):
 
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(st.integers(), st.floats(allow_nan=False), st.none()))
-def test_spreadsheet_safe_numbers(value):
+def test_spreadsheet_safe_leaves_numbers_as_numbers(value):
+    """The formula guard is for text: a negative number stays a number, not "'-26.67"."""
     cell = spreadsheet_safe(value)
-    assert not cell.startswith(TRIGGERS)
-    assert spreadsheet_value(cell) == ("" if value is None else str(value))
+    if value is None:
+        assert cell == ""
+    else:
+        assert cell == value and type(cell) is type(value)
+
+
+def test_csv_export_writes_negative_numbers_unprefixed():
+    response = csv_response("test.csv", ["group", "nps"], [["=cmd", -26.67], ["all", -3]])
+    parsed = list(csv.reader(io.StringIO(response.get_data(as_text=True).removeprefix("\ufeff"), newline="")))
+    assert parsed[1] == ["'=cmd", "-26.67"]
+    assert parsed[2] == ["all", "-3"]
 
 
 @settings(max_examples=200, deadline=None)
@@ -568,3 +583,68 @@ def test_a_page_runs_as_many_statements_with_more_answers_and_one_more_for_a_rec
         answer(browser, smtp_server, f"count{i}@example.org", nps=7, communication=3, improve=f"comment {i}")
     assert statements_per_page() == at_five
     assert at_five["recruiter"] == at_five["admin"] + 1 == at_five["company"] + 1
+
+
+# --- issue 19: the dashboard a reader understands, exports a spreadsheet reads -----------------
+
+
+def test_a_reversed_month_range_says_so_instead_of_showing_no_responses(web, import_csv, runner, smtp_server,
+                                                                        admin_client):
+    import_candidates(import_csv, runner)
+    response = admin_client.get(f"/companies/{company_id()}/dashboard", query_string={"from": "2026-12", "to": "2026-10"})
+    assert response.status_code == 400
+    page = response.text
+    assert 'id="range-error"' in page
+    assert "(Dec 2026) is after the" in page and "(Oct 2026)" in page
+    assert "Not enough responses yet" not in page
+    assert 'value="2026-12"' in page  # the form stays filled in, to be corrected
+
+
+def test_groups_in_process_order_months_readable_withheld_with_what_is_missing(web, import_csv, runner, smtp_server,
+                                                                               admin_client):
+    import_candidates(import_csv, runner)
+    browser = web.test_client()
+    for number in range(5):
+        answer_candidate(browser, smtp_server, number)
+    page = admin_client.get(f"/companies/{company_id()}/dashboard").text
+    by_stage = section(page, "By stage")
+    shown = [STAGE_LABELS[stage] for stage in STAGES if STAGE_LABELS[stage] in by_stage]
+    assert [label for _, label in sorted((by_stage.index(label), label) for label in shown)] == shown
+    # interview 2, screen 2, final 1 under a threshold of 5
+    assert "3 more responses needed" in by_stage and "4 more responses needed" in by_stage
+    assert "fewer than 5 responses" in by_stage
+    by_month = section(page, "Month by month")
+    assert month_label(this_month()) in by_month
+    assert this_month()[2:] + "<" not in by_month  # no "26-12" axis label
+    assert "promoters" in nps_card(page) and "detractors" in nps_card(page)
+
+
+def test_xlsx_export_holds_numbers_as_numbers_and_guards_formula_text(web, import_csv, runner, smtp_server,
+                                                                      admin_client):
+    from openpyxl import load_workbook
+
+    from feedback.exports import xlsx_response
+
+    import_candidates(import_csv, runner)
+    browser = web.test_client()
+    for number in range(5):
+        answer_candidate(browser, smtp_server, number)
+    response = admin_client.get(f"/companies/{company_id()}/export/aggregate.xlsx")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows())
+    assert [cell.value for cell in rows[0]] == ["breakdown", "group", "measure", "n", "value", "benchmark", "status"]
+    nps = next(row for row in rows if [c.value for c in row[:3]] == ["overall", "all", "nps"])
+    assert nps[3].data_type == "n" and nps[4].data_type == "n" and nps[4].value == round(NPS_AT_5)
+    withheld = next(row for row in rows if row[0].value == "stage" and row[2].value == "nps")
+    assert withheld[4].value is None and withheld[6].value == EXPORT_WITHHELD
+    page = admin_client.get(f"/companies/{company_id()}/dashboard").text
+    assert f"/companies/{company_id()}/export/aggregate.xlsx" in page
+    assert f"/companies/{company_id()}/export/comments.xlsx" in page
+
+    with web.test_request_context():
+        guarded = xlsx_response("t.xlsx", ["a", "b"], [["=HYPERLINK(\"x\")", -26.67]])
+    cells = list(load_workbook(io.BytesIO(guarded.data)).active.iter_rows())[1]
+    assert cells[0].data_type == "s" and cells[0].value == "'=HYPERLINK(\"x\")"
+    assert cells[1].data_type == "n" and cells[1].value == -26.67

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from conftest import csrf_token, links_in, outcome_row
 
 from feedback.models import STAGES
+from feedback.reports_text import report_text
 
 COMPANY = "Acme Robotics"
 CONTACT = "hiring@acme-robotics.example.com"
@@ -268,6 +269,11 @@ def test_running_tallies_give_the_same_report_as_counting_the_answers(app, impor
     assert from_tallies["candidate_feedback"]["bands"]["technical_skills"] == {"mean": 2.0, "n": 3}
     assert from_tallies["candidate_feedback"]["open_to_future_roles"] == pytest.approx(2 / 3)
     assert from_tallies["candidate_experience"]["decline_reasons"] == {"compensation": 1, "other_offer": 1}
+    # the text report names reasons as the pages do, never by their codes (issue 19)
+    text = report_text(from_tallies)
+    assert "Technical skills below what the role needs (3)" in text
+    assert "I accepted another offer (1)" in text
+    assert "technical_skills (" not in text and "other_offer (" not in text
     # the other company's answer is in no figure of this one
     assert from_tallies["candidate_experience"]["responses"] == len(INTERVIEW_NPS) + len(SCREEN_NPS) + 1
 

@@ -10,13 +10,14 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from ..access import CompanyRef, may_see_company_or_404, roles_required
-from ..exports import csv_response
+from ..exports import csv_response, xlsx_response
 from ..extensions import cache, db
 from ..models import STAGE_LABELS, STAGES
 from ..queries import dashboard as figures
 from ..queries.figures import snapshot as take_snapshot
 from ..queries.filters import ResponseFilter
 from ..queries.follow_up import dashboard_follow_up
+from ..query_args import month_arg
 from ..reports_text import QUESTION_LABELS
 from ..services.audit import record
 from ..surveys.definitions import DECLINE_REASONS
@@ -35,10 +36,16 @@ FOLLOW_UP_SECONDS = 300
 FIGURES_KEY = "figures/{company_id}/{filter}/{cutoff}/{counted}/{k}/{benchmark}"
 
 
-def _dashboard_data(company_id: int) -> dict:
+def _reversed_range(args) -> tuple[str, str] | None:
+    """The months of a from-after-to range, for the page to say so (month_range refuses it)."""
+    month_from, month_to = month_arg(args, "from"), month_arg(args, "to")
+    return (month_from, month_to) if month_from and month_to and month_from > month_to else None
+
+
+def _dashboard_data(company_id: int, args=None) -> dict:
     may_see_company_or_404(company_id)
     k = current_app.config["FEEDBACK_MIN_RESPONSES"]
-    facts = figures.page_facts(ResponseFilter.from_args(company_id, request.args), k)
+    facts = figures.page_facts(ResponseFilter.from_args(company_id, request.args if args is None else args), k)
     if facts.company_name is None:
         abort(404)
     enough = facts.responses >= k
@@ -113,6 +120,15 @@ def _figures(data: dict) -> dict:
 @roles_required(*ALL_ROLES)
 def company(company_id: int):
     """Where did our process fall short? Figures only for groups that meet the threshold."""
+    reversed_range = _reversed_range(request.args)
+    if reversed_range:
+        # A reversed range is the visitor's mistake, not an empty result: the page says so above
+        # the form, still filled in to correct it, and answers 400 as for any other invalid input.
+        others = {key: value for key, value in request.args.items() if key not in ("from", "to")}
+        data = _dashboard_data(company_id, others)
+        data["follow_up"] = _follow_up(data)
+        data["range_error"], data["enough"] = reversed_range, False
+        return render_template("dashboard/company.html", **data, **LABELS, stages=STAGES), 400
     data = _dashboard_data(company_id)
     data["follow_up"] = _follow_up(data)
     if data["enough"]:
@@ -128,9 +144,43 @@ def _record_export(data: dict, what: str) -> None:
         db.session.commit()
 
 
-def _filename(company_name: str, what: str) -> str:
+def _filename(company_name: str, what: str, extension: str = "csv") -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", company_name.lower()).strip("-") or "company"
-    return f"{slug}-{what}.csv"
+    return f"{slug}-{what}.{extension}"
+
+
+AGGREGATE_HEADER = ["breakdown", "group", "measure", "n", "value", "benchmark", "status"]
+
+
+def _rounded(value: float | None, places: int) -> float | int | str:
+    """A figure rounded as the page shows it (NPS whole, means two places); empty when none."""
+    if value is None:
+        return ""
+    return round(value) if places == 0 else round(value, places)
+
+
+def _aggregate_rows(data: dict) -> list[list]:
+    """The export's rows: numbers in the numeric columns, the reason a group is withheld in status."""
+    withheld = f"withheld: fewer than {data['k']} responses"
+    shown = "shown"
+    rows: list[list] = [["overall", "all", "responses", data["responses"], "", "", shown]]
+    if not data["enough"]:
+        rows.append(["overall", "all", "nps", "", "", "", withheld])
+        return rows
+    tables = _snapshot_tables(data, figures.snapshot_figures(data["filter"], data["k"]))
+    rows.append(["overall", "all", "nps", tables["nps_n"], _rounded(tables["nps"], 0), "", shown])
+    for question in tables["questions"]:
+        rows.append(["overall", "all", QUESTION_LABELS.get(question.key, question.key), question.n,
+                     _rounded(question.mean, 2), _rounded(question.benchmark, 2), shown])
+    names = {"by_stage": lambda g: STAGE_LABELS.get(g.label, g.label),
+             "by_position": lambda g: g.label, "by_month": lambda g: current_app.jinja_env.filters["month_label"](g.label)}
+    for dimension, name_of in names.items():
+        for group in tables[dimension]:
+            name, status = dimension.removeprefix("by_"), (withheld if group.withheld else shown)
+            rows.append([name, name_of(group), "responses", group.responses, "", "", shown])
+            rows.append([name, name_of(group), "nps", "", _rounded(group.nps, 0), "", status])
+            rows.append([name, name_of(group), "score", "", _rounded(group.score, 2), "", status])
+    return rows
 
 
 @bp.route("/<int:company_id>/export/aggregate.csv")
@@ -139,24 +189,17 @@ def export_aggregate(company_id: int):
     """The dashboard's figures as CSV, under the same filter and threshold."""
     data = _dashboard_data(company_id)
     _record_export(data, "figures")
-    withheld = "not enough responses yet"
-    rows: list[list] = [["overall", "all", "responses", data["responses"], "", ""]]
-    if data["enough"]:
-        tables = _snapshot_tables(data, figures.snapshot_figures(data["filter"], data["k"]))
-        rows.append(["overall", "all", "nps", tables["nps_n"], tables["nps"], ""])
-        for question in tables["questions"]:
-            rows.append(["overall", "all", question.key, question.n, question.mean,
-                         "" if question.benchmark is None else question.benchmark])
-        for dimension in ("by_stage", "by_position", "by_month"):
-            for group in tables[dimension]:
-                name = dimension.removeprefix("by_")
-                rows.append([name, group.label, "responses", group.responses, "", ""])
-                rows.append([name, group.label, "nps", "", withheld if group.withheld else group.nps, ""])
-                rows.append([name, group.label, "score", "", withheld if group.withheld else group.score, ""])
-    else:
-        rows.append(["overall", "all", "nps", "", withheld, ""])
-    return csv_response(_filename(data["company"].name, "aggregate"),
-                        ["breakdown", "group", "measure", "n", "value", "benchmark"], rows)
+    return csv_response(_filename(data["company"].name, "aggregate"), AGGREGATE_HEADER, _aggregate_rows(data))
+
+
+@bp.route("/<int:company_id>/export/aggregate.xlsx")
+@roles_required(*ALL_ROLES)
+def export_aggregate_xlsx(company_id: int):
+    """The dashboard's figures as an XLSX workbook: the same rows as the CSV, numbers as numbers."""
+    data = _dashboard_data(company_id)
+    _record_export(data, "figures")
+    return xlsx_response(_filename(data["company"].name, "aggregate", "xlsx"), AGGREGATE_HEADER,
+                         _aggregate_rows(data))
 
 
 @bp.route("/<int:company_id>/export/comments.csv")
@@ -167,3 +210,14 @@ def export_comments(company_id: int):
     _record_export(data, "comments")
     comments = figures.comments(data["filter"])[0] if data["enough"] else []
     return csv_response(_filename(data["company"].name, "comments"), ["comment"], ([text] for text in comments))
+
+
+@bp.route("/<int:company_id>/export/comments.xlsx")
+@roles_required(*ALL_ROLES)
+def export_comments_xlsx(company_id: int):
+    """The anonymised free-text answers as XLSX, guarded against formulas like the CSV."""
+    data = _dashboard_data(company_id)
+    _record_export(data, "comments")
+    comments = figures.comments(data["filter"])[0] if data["enough"] else []
+    return xlsx_response(_filename(data["company"].name, "comments", "xlsx"), ["comment"],
+                         ([text] for text in comments))

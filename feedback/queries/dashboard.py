@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ..extensions import cache as shared_cache
 from ..extensions import db
-from ..models import Answer, Company, Position, Question, Response
+from ..models import STAGES, Answer, Company, Position, Question, Response
 from ..surveys.definitions import LIKERT_KEYS
 from ..surveys.scoring import nps_of
 from . import figures
@@ -49,6 +49,7 @@ class GroupFigures:
     nps: float | None = None
     score: float | None = None  # mean of all Likert answers
     args: dict = field(default_factory=dict)
+    needed: int = 0  # responses still missing before a withheld group is shown
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,14 @@ def breakdown(flt: ResponseFilter, dimension: str, min_responses: int) -> list[G
                                    params=flt.params())
     labels = dict(positions(flt.company_id)) if dimension == "position" else {}
     result = []
-    for (key,), count in sorted(responses.items(), key=lambda item: labels.get(item[0][0], str(item[0][0]))):
+    def order(item):
+        # Stages in process order, months oldest first, positions by title.
+        key = item[0][0]
+        if dimension == "stage":
+            return (STAGES.index(key) if key in STAGES else len(STAGES), str(key))
+        return (0, labels.get(key, str(key)))
+
+    for (key,), count in sorted(responses.items(), key=order):
         withheld = count < min_responses
         group_counts = counts.get((key,), {})
         args = {"stage": str(key)} if dimension == "stage" else {"position": str(key)} if dimension == "position" \
@@ -136,7 +144,7 @@ def breakdown(flt: ResponseFilter, dimension: str, min_responses: int) -> list[G
             label=labels.get(key, str(key)), responses=count, withheld=withheld,
             nps=None if withheld else nps_of(group_counts.get("nps", {})),
             score=None if withheld else figures.mean_of(figures.pooled(group_counts, LIKERT_KEYS))[0],
-            args=args,
+            args=args, needed=max(min_responses - count, 0),
         ))
     return result
 
