@@ -1,4 +1,4 @@
-# make run: the app with demo data on http://127.0.0.1:5000 (embedded SQLite, dev mailbox).
+# make run: the app with demo data on http://127.0.0.1:DEV_PORT (default 5000; embedded SQLite, dev mailbox).
 # make test: the whole suite on SQLite and on PostgreSQL (TEST_DATABASE_URL), side by side.
 # make bench: the benchmarks (benchmarks/), SQLite then PostgreSQL (feedback_bench); one table, < 15 min.
 # make screenshots: the README's pictures of the main pages (docs/screenshots/), from a browser test.
@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+DEV_PORT ?= 5000
 
 .PHONY: run test test-sqlite test-postgres lint bench install install-dev clean chromium screenshots
 
@@ -34,10 +35,11 @@ lint: install-dev
 	$(BIN)/ruff check feedback tests benchmarks
 	$(BIN)/lint-imports
 
+# make run serves on DEV_PORT (from the environment, default 5000: DEV_PORT=5001 make run); the demo's links use it.
 run: install
-	FLASK_DEBUG=1 $(FLASK) db upgrade
-	FLASK_DEBUG=1 $(FLASK) feedback demo
-	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
+	FLASK_DEBUG=1 DEV_PORT=$(DEV_PORT) $(FLASK) db upgrade
+	FLASK_DEBUG=1 DEV_PORT=$(DEV_PORT) $(FLASK) feedback demo
+	FLASK_DEBUG=1 DEV_PORT=$(DEV_PORT) $(FLASK) run --host 127.0.0.1 --port $(DEV_PORT)
 
 # Both halves at once (one per core; they share no database), each one's output printed whole when it ends.
 test: lint chromium

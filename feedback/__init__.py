@@ -1,17 +1,30 @@
 """feedback: closes the loop after a hiring decision. ``create_app`` is the table of contents."""
 from __future__ import annotations
 
+import copy
 import os
 
+import click
 from flask import Flask, has_request_context, request
 
-from .config import PROJECT_ROOT, Config, config_for_environment
+from .config import PROJECT_ROOT, Config, ConfigError, config_for_environment
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Build the app from ``config`` (default: from the environment, CONTRACT §2)."""
+def create_app(config: Config | None = None, *, defer_config_check: bool = False) -> Flask:
+    """Build the app from ``config`` (default: from the environment, CONTRACT §2).
+
+    A configuration production refuses raises ConfigError; with ``defer_config_check`` (the command
+    line listing or looking up its commands, wsgi.py) the app is built all the same, so that every
+    --help works, and each of its commands refuses to run with the one line of what is missing.
+    """
     config = config or config_for_environment()
-    config.validate()
+    problem = None
+    try:
+        config.validate()
+    except ConfigError as exc:
+        if not defer_config_check:
+            raise
+        problem = exc
     app = Flask(
         __name__,
         instance_path=str(PROJECT_ROOT / "instance"),
@@ -26,7 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_template_helpers(app)
-    register_cli(app)
+    register_cli(app, problem)
     if app.config.get("PROXY_FIX_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -163,7 +176,24 @@ def _fixed_urls_kept(url_for):
 URLS_KEPT = 4096
 
 
-def register_cli(app: Flask) -> None:
+def register_cli(app: Flask, problem: ConfigError | None = None) -> None:
     from .cli import feedback_cli
 
     app.cli.add_command(feedback_cli)
+    if problem is not None:  # every command of this app (feedback, Flask-Migrate's db) refuses to run
+        for name, command in list(app.cli.commands.items()):
+            app.cli.commands[name] = _refusing(command, problem)
+
+
+def _refusing(command: click.Command, problem: ConfigError) -> click.Command:
+    """A copy of ``command`` and its subcommands: the same options and help, but running it prints
+    ``problem`` in one line and exits 1 (the shared command objects stay as they are)."""
+    refusing = copy.copy(command)
+    if isinstance(command, click.Group):
+        refusing.commands = {name: _refusing(sub, problem) for name, sub in command.commands.items()}
+    else:
+        def refuse(*_args, **_kwargs):
+            raise SystemExit(problem.line())
+
+        refusing.callback = refuse
+    return refusing

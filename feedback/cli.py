@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .cli_connectors import connectors_cli
+from .cli_outbox import outbox_cli
 from .extensions import db
 from .jobs.delivery import MailServerUnavailable, deliver_queued, queued_count
 from .mail.wording import plural
@@ -170,16 +171,15 @@ def report_command(company_name: str, output_format: str) -> None:
 @click.option("--answer-share", type=click.FloatRange(0, 1), default=0.6, show_default=True,
               help="Share of the demo requests answered with made-up answers.")
 def demo_command(answer_share: float) -> None:
-    """Load demo data into an empty database (make run does this); an existing database is left alone."""
+    """Load demo data into an empty database (make run does this) and print the demo logins.
+
+    An existing database is left alone; the logins are printed all the same.
+    """
     from .demo import load_demo
 
     if not current_app.config.get("DEV_MAILBOX"):
         fail("demo data is for dev mode only (FLASK_DEBUG=1): its e-mails go to the dev mailbox")
-    result = load_demo(answer_share)
-    if result is None:
-        click.echo("The database already holds data; demo data not loaded.")
-        return
-    for line in result:
+    for line in load_demo(answer_share):  # the demo logins every time, also on a database already seeded
         click.echo(line)
 
 
@@ -275,6 +275,7 @@ def purge_command(days: int) -> None:
 keys_cli = AppGroup("keys", help="Manage API keys.")
 feedback_cli.add_command(keys_cli)
 feedback_cli.add_command(connectors_cli)
+feedback_cli.add_command(outbox_cli)
 
 
 @keys_cli.command("create")

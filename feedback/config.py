@@ -17,6 +17,10 @@ MIN_SECRET_KEY_LENGTH = 32
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable app."""
 
+    def line(self) -> str:
+        """What a newcomer reads instead of a traceback: what is wrong, and where to look."""
+        return f"error: {self}. See the README, Configuration (for development: FLASK_DEBUG=1)."
+
 
 def _flag(name: str, default: str) -> bool:
     return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
@@ -97,7 +101,13 @@ class Config:
         # Flask-Mail would silently drop mail under TESTING; the tests talk to a real SMTP server.
         self.MAIL_SUPPRESS_SEND = False
 
-        self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        # The port `make run` serves on (CONTRACT §2); in dev mode the links of e-mails point there
+        # unless PUBLIC_BASE_URL says otherwise.
+        self.DEV_PORT = _number("DEV_PORT", 5000)
+        if not 1 <= self.DEV_PORT <= 65535:
+            raise ConfigError(f"DEV_PORT must be a port number from 1 to 65535, not {self.DEV_PORT}")
+        default_base_url = f"http://127.0.0.1:{self.DEV_PORT}" if self.DEV_MODE else "http://127.0.0.1:5000"
+        self.PUBLIC_BASE_URL = (os.environ.get("PUBLIC_BASE_URL", "").strip() or default_base_url).rstrip("/")
         self.FEEDBACK_LINK_MAX_AGE_DAYS = _number("FEEDBACK_LINK_MAX_AGE_DAYS", 30)
         self.FEEDBACK_MIN_RESPONSES = _number("FEEDBACK_MIN_RESPONSES", 5)
         self.FEEDBACK_REMINDER_DAYS = _int_list("FEEDBACK_REMINDER_DAYS", "3,7")

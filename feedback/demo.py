@@ -6,11 +6,12 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .config import PROJECT_ROOT
 from .extensions import db
 from .jobs.delivery import deliver_queued
-from .models import AdviceReview, Company, FeedbackRequest
+from .models import AdviceReview, Company, FeedbackRequest, User
 from .services.accounts import create_user
 from .services.imports import import_outcomes
 from .services.moderation import review_advice
@@ -73,6 +74,7 @@ def _company_answers(rng: random.Random, questions) -> list[dict]:
 
 
 DEMO_PASSWORD = "demo-password"
+DEMO_LOGINS = ("admin@demo.example", "recruiter@demo.example", "company@demo.example")
 
 
 def _contact_answers_at(rng: random.Random, feedback_request: FeedbackRequest) -> datetime:
@@ -88,9 +90,9 @@ def _contact_answers_at(rng: random.Random, feedback_request: FeedbackRequest) -
 def _create_demo_logins() -> list:
     """An admin, a recruiter for half the companies, and a company user for the first company."""
     companies = db.session.scalars(sa.select(Company).order_by(Company.name)).all()
-    admin = create_user("admin@demo.example", DEMO_PASSWORD, "admin", [])
-    recruiter = create_user("recruiter@demo.example", DEMO_PASSWORD, "recruiter", companies[: len(companies) // 2])
-    company = create_user("company@demo.example", DEMO_PASSWORD, "company", companies[:1])
+    admin = create_user(DEMO_LOGINS[0], DEMO_PASSWORD, "admin", [])
+    recruiter = create_user(DEMO_LOGINS[1], DEMO_PASSWORD, "recruiter", companies[: len(companies) // 2])
+    company = create_user(DEMO_LOGINS[2], DEMO_PASSWORD, "company", companies[:1])
     return [admin, recruiter, company]
 
 
@@ -101,13 +103,14 @@ def _review_some_advice(rng: random.Random, reviewer) -> None:
             review_advice(review, "approve", reviewer)
 
 
-def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str] | None:
+def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str]:
     """Import the sample outcomes, deliver their mail to the dev mailbox, answer a share of it.
 
-    Returns the lines to print, or None when the database already holds data.
+    Returns the lines to print: what was loaded (or that the database already held data), and the
+    demo logins with where to sign in, every time, so a second run still tells them.
     """
     if db.session.scalar(sa.select(sa.func.count()).select_from(Company)):
-        return None
+        return ["The database already holds data; demo data not loaded.", *_login_lines()]
     with csv_path.open(encoding="utf-8-sig", newline="") as stream:
         rows = (row for row, _problems in check_outcomes(stream, today()) if row is not None)
         summary = import_outcomes(rows, source=f"demo: {csv_path.name}")
@@ -137,9 +140,21 @@ def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str] | Non
     return [
         f"Demo data loaded: {summary.applications_created} applications, {delivered.sent} e-mails in the dev mailbox,",
         f"{answered} of {len(requests)} requests answered with made-up answers; the rest are yours to click.",
-        "Read the e-mails at http://127.0.0.1:5000/dev/mailbox/",
-        "",
-        f"Demo logins (password: {DEMO_PASSWORD}), sign in at http://127.0.0.1:5000/login",
+        *_login_lines(),
+    ]
+
+
+def _login_lines() -> list[str]:
+    """Where to read the mail and sign in (PUBLIC_BASE_URL: DEV_PORT in dev mode), and the demo logins
+    the database holds (none: it holds data of its own)."""
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    lines = [f"Read the e-mails at {base_url}/dev/mailbox/", ""]
+    users = db.session.scalars(sa.select(User).where(User.email.in_(DEMO_LOGINS)).order_by(User.id)).all()
+    if not users:
+        return [*lines, "No demo logins in this database; create one with `flask --app wsgi feedback users create`."]
+    return [
+        *lines,
+        f"Demo logins (password: {DEMO_PASSWORD}), sign in at {base_url}/login",
         *(f"  {user.role:<9} {user.email}" + (f"  ({', '.join(c.name for c in user.companies)})" if user.companies
-          else f"  ({user.company.name})" if user.company else "  (every company)") for user in logins),
+          else f"  ({user.company.name})" if user.company else "  (every company)") for user in users),
     ]

@@ -208,15 +208,22 @@ class RecordingHandler:
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse_recipients: dict[str, str] = {}
+        # A relay that refuses everyone alike: every RCPT (or every DATA) gets this answer ("{address}" filled in).
+        self.refuse_every_recipient: str | None = None
+        self.refuse_every_message: str | None = None
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse_recipients:
             return self.refuse_recipients[address.lower()]
+        if self.refuse_every_recipient:
+            return self.refuse_every_recipient.replace("{address}", address)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.refuse_every_message:
+            return self.refuse_every_message
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(message)
@@ -228,6 +235,7 @@ class RecordingHandler:
             self.messages.clear()
             self.envelopes.clear()
             self.refuse_recipients.clear()
+            self.refuse_every_recipient = self.refuse_every_message = None
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
 
@@ -29,6 +29,7 @@ from .outbox import (
     MAX_RETRY_DELAY,
     cancel,
     claim_due,
+    fail_for_good,
     keep_in_dev_mailbox,
     mark_sent,
     queued_count,
@@ -36,9 +37,10 @@ from .outbox import (
     release,
     retry_delay,
 )
+from .refusals import SAME_ANSWER_STOPS_AFTER, Refusal, RefusalWatch, refusal_of
 
-__all__ = ["MAX_RETRY_DELAY", "DeliveryResult", "MailServerUnavailable", "deliver_queued", "queued_count",
-           "retry_delay"]
+__all__ = ["MAX_RETRY_DELAY", "DeliveryResult", "MailServerRefusing", "MailServerUnavailable", "deliver_queued",
+           "queued_count", "retry_delay"]
 log = logging.getLogger(__name__)
 
 
@@ -63,6 +65,11 @@ class MailServerUnavailable(RuntimeError):
         self.result = result
 
 
+class MailServerRefusing(MailServerUnavailable):
+    """The server gave every recipient of the run's last messages the same refusal: its fault or its
+    settings', not the recipients'. The batch stopped; nothing failed for good, nothing suppressed."""
+
+
 @dataclass
 class _Batch:
     """What a run loaded once for all its messages."""
@@ -73,21 +80,24 @@ class _Batch:
     result: DeliveryResult
     server: str = "dev mailbox"
     sender: Address | None = None  # set when the e-mails go over SMTP
+    refusals: RefusalWatch = field(default_factory=RefusalWatch)
 
 
 def deliver_queued(limit: int | None = None, on_progress: Callable[[int], None] | None = None,
-                   now: datetime | None = None) -> DeliveryResult:
+                   now: datetime | None = None, newer_than: int | None = None) -> DeliveryResult:
     """Send the due queued messages over one SMTP connection; commit each one as it is accepted.
 
     A message the server refuses, or that cannot be rendered, records its error and is retried
-    later (or fails, on a permanent refusal) without stopping the batch. Raises
-    MailServerUnavailable when the server cannot be reached or drops the connection; nothing is
-    lost either way: unsent rows stay queued.
+    later (or fails, on a permanent refusal that is the recipient's: see jobs.refusals) without
+    stopping the batch. Raises MailServerUnavailable when the server cannot be reached, refuses the
+    login or drops the connection, and MailServerRefusing when it refuses every recipient the same
+    way; nothing is lost either way: unsent rows stay queued. ``newer_than``: only the rows queued
+    after that outbox id (what one web request queued, in dev mode).
     """
     result = DeliveryResult()
     if resolve_view_link_requests():  # the look-ups that /me leaves to the sender
         db.session.commit()
-    units = claim_due(limit, now or utcnow())
+    units = claim_due(limit, now or utcnow(), newer_than)
     if units:
         items = load_outgoing([outbox_id for unit in units for outbox_id in unit])
         batch = _Batch(items, suppression_scopes({item.to_address for item in items.values()}), now, result)
@@ -113,6 +123,12 @@ def _smtp_host(units: list[list[int]], batch: _Batch) -> Iterator[smtplib.SMTP |
     with _socket_timeout(config["MAIL_TIMEOUT_SECONDS"]):
         try:
             connection = stack.enter_context(mail.connect())
+        except smtplib.SMTPAuthenticationError as exc:
+            release([outbox_id for unit in units for outbox_id in unit])
+            raise MailServerUnavailable(
+                f"the SMTP server {batch.server} refused the login ({exc.smtp_code} {_text(exc.smtp_error)}): "
+                "check MAIL_USERNAME and MAIL_PASSWORD; nothing was sent, every e-mail stays queued", batch.result,
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:
             release([outbox_id for unit in units for outbox_id in unit])
             raise MailServerUnavailable(f"cannot connect to the SMTP server {batch.server}: {exc}",
@@ -136,6 +152,7 @@ def _deliver_units(host: smtplib.SMTP | None, units: list[list[int]], batch: _Ba
             raise
         if on_progress:
             on_progress(len(unit))
+    _settle(batch.refusals.at_end(), batch)
 
 
 def _stopped(item: OutgoingItem, batch: _Batch) -> bool:
@@ -182,10 +199,13 @@ def _deliver_unit(host: smtplib.SMTP | None, ids: list[int], batch: _Batch) -> N
     db.session.commit()
     result.sent += len(ids)
     result.emails += 1
+    if host is not None:
+        _settle(batch.refusals.accepted_one(), batch)
 
 
 def _record_refusal(items: list[OutgoingItem], exc: Exception, now: datetime, batch: _Batch) -> None:
-    """The server refused the e-mail, or the connection failed: record it, and stop on a lost connection."""
+    """The server refused the e-mail, or the connection failed: record it, and stop on a lost
+    connection or on a server that refuses everyone alike."""
     ids = [item.outbox_id for item in items]
     batch.result.failed += len(ids)
     if _connection_lost(exc):
@@ -193,28 +213,37 @@ def _record_refusal(items: list[OutgoingItem], exc: Exception, now: datetime, ba
         db.session.commit()
         raise MailServerUnavailable(f"the SMTP server {batch.server} dropped the connection: {exc}",
                                     batch.result) from exc
-    error, permanent, bad_address = _smtp_error(exc)
-    record_failure(ids, error, now, permanent=permanent)
-    if bad_address:
-        suppress_address(items[0].to_address, reason="bounced")
-        batch.scopes[items[0].to_address] = "all"
+    refusal = refusal_of(items, exc)
+    log.warning("outbox messages %s not sent: %s", ids, refusal.error)
+    if refusal.answer is None:  # not the server's answer (a header, an address it cannot take): final now
+        record_failure(ids, refusal.error, now, permanent=refusal.permanent)
+        db.session.commit()
+        return
+    # Held: retried later, as a temporary refusal, until another message shows the server accepts mail.
+    record_failure(ids, refusal.error, now)
     db.session.commit()
-    log.warning("outbox messages %s not sent: %s", ids, error)
+    if batch.refusals.refused(refusal):
+        raise MailServerRefusing(
+            f"the SMTP server {batch.server} refused {SAME_ANSWER_STOPS_AFTER} e-mails in a row, to different "
+            f"addresses, with the same answer ({batch.refusals.server_answer}). That is the server's refusal or "
+            "a setting's (MAIL_SERVER, MAIL_USERNAME, MAIL_PASSWORD, MAIL_DEFAULT_SENDER), not the recipients': "
+            "the run stopped, no e-mail failed for good, no address was suppressed, and the unsent e-mails stay "
+            "queued. Once it is fixed, `flask --app wsgi feedback outbox retry` makes them due now", batch.result)
 
 
-def _smtp_error(exc: Exception) -> tuple[str, bool, bool]:
-    """(one-line description, permanent for this message, the address itself is bad)."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        code, text = next(iter(exc.recipients.values()))
-        return f"recipient refused: {code} {_text(text)}", code >= 500, code >= 500
-    if isinstance(exc, (smtplib.SMTPDataError, smtplib.SMTPSenderRefused)):
-        return f"refused: {exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code >= 500, False
-    if isinstance(exc, smtplib.SMTPNotSupportedError):  # a non-ASCII address, and no SMTPUTF8 on the server
-        return f"cannot be sent through this server: {exc}", True, False
-    if isinstance(exc, (smtplib.SMTPException, OSError)):
-        return f"{type(exc).__name__}: {exc}", False, False
-    # A header or encoding problem: retrying the same row cannot help.
-    return f"cannot be sent: {type(exc).__name__}: {exc}", True, False
+def _settle(refusals: list[Refusal], batch: _Batch) -> None:
+    """Held refusals turned out to be the recipients' own: a 5xx fails for good, and a 5xx refusal of
+    the recipient suppresses the address."""
+    final = [refusal for refusal in refusals if refusal.permanent]
+    if not final:
+        return
+    now = batch.clock or utcnow()
+    for refusal in final:
+        fail_for_good([item.outbox_id for item in refusal.items], now)
+        if refusal.bad_address:
+            suppress_address(refusal.address, reason="bounced")
+            batch.scopes[refusal.address] = "all"
+    db.session.commit()
 
 
 def _text(reply: bytes | str) -> str:

@@ -31,18 +31,24 @@ def queued_count() -> int:
     )
 
 
+def last_outbox_id() -> int:
+    """The largest outbox id so far (0: none); rows queued later have larger ones."""
+    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(OutboxMessage.id), 0)))
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with jitter: about 1, 2, 4 … minutes, at most 6 hours."""
     base = min(FIRST_RETRY_DELAY * (2 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
     return base * random.uniform(0.5, 1.5)
 
 
-def claim_due(limit: int | None, now: datetime) -> list[list[int]]:
+def claim_due(limit: int | None, now: datetime, newer_than: int | None = None) -> list[list[int]]:
     """Claim the due queued rows and group them into e-mails (lists of outbox ids). Commits.
 
     Claimed rows are leased (``claimed_until``; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so
     several senders never take the same row, and the claims of a sender killed mid-batch run out.
     A company contact's invitations (or reminders) in one run become one digest e-mail.
+    ``newer_than``: only the rows with a larger id (queued after it).
     """
     query = (
         sa.select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.to_address, FeedbackRequest.audience)
@@ -55,6 +61,8 @@ def claim_due(limit: int | None, now: datetime) -> list[list[int]]:
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
+    if newer_than is not None:
+        query = query.where(OutboxMessage.id > newer_than)
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(of=OutboxMessage, skip_locked=True)
     rows = db.session.execute(query).all()
@@ -97,14 +105,24 @@ def keep_in_dev_mailbox(ids: list[int], email: OutgoingEmail) -> None:
 
 
 def record_failure(ids: list[int], error: str, now: datetime, permanent: bool = False) -> None:
-    """A failed attempt: retried later with backoff, or failed for good (permanent, or too many tries)."""
-    attempts = _OUTBOX.c.attempts + 1
-    status = "failed" if permanent else sa.case((attempts >= MAX_ATTEMPTS, "failed"), else_=_OUTBOX.c.status)
+    """A failed attempt: retried later with backoff, or failed for good (permanent, or too many tries).
+
+    A row failed for good keeps the moment it failed in ``next_attempt_at`` (no attempt follows), which
+    ``outbox retry --failed --since`` reads.
+    """
     for outbox_id, tried in db.session.execute(
         sa.select(OutboxMessage.id, OutboxMessage.attempts).where(OutboxMessage.id.in_(ids))
     ).all():
-        _update([outbox_id], attempts=attempts, status=status, last_error=error[:1000], claimed_until=None,
-                next_attempt_at=now + retry_delay(tried + 1))
+        failed = permanent or tried + 1 >= MAX_ATTEMPTS
+        _update([outbox_id], attempts=_OUTBOX.c.attempts + 1, status="failed" if failed else _OUTBOX.c.status,
+                last_error=error[:1000], claimed_until=None,
+                next_attempt_at=now if failed else now + retry_delay(tried + 1))
+
+
+def fail_for_good(ids: list[int], now: datetime) -> None:
+    """Rows whose last attempt's refusal turned out to be final (jobs.refusals): failed, as of ``now``."""
+    db.session.execute(sa.update(_OUTBOX).where(_OUTBOX.c.id.in_(ids), _OUTBOX.c.status.in_(("queued", "failed")))
+                       .values(status="failed", next_attempt_at=now, claimed_until=None))
 
 
 def cancel(ids: list[int], reason: str) -> None:

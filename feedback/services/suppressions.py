@@ -15,7 +15,12 @@ from ..tokens import address_hash, legacy_address_hashes
 
 
 def suppression_scopes(addresses: Iterable[str]) -> dict[str, str]:
-    """The scope of each of ``addresses`` that is on the list (the others are left out).
+    """The scope of each of ``addresses`` that is on the list (the others are left out)."""
+    return {address: scope for address, (_reason, scope) in suppressions_of(addresses).items()}
+
+
+def suppressions_of(addresses: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """The (reason, scope) of each of ``addresses`` that is on the list (the others are left out).
 
     Found by the address key's hash, or by a hash from before it (under SECRET_KEY or a fallback);
     one found so is put on the list under the address key too (flushed with the caller's work), so
@@ -35,14 +40,18 @@ def suppression_scopes(addresses: Iterable[str]) -> dict[str, str]:
                 sa.select(Suppression.address_hash, Suppression.reason, Suppression.scope)
                 .where(Suppression.address_hash.in_(chunk))):
             found[digest] = (reason, scope)
-    scopes: dict[str, str] = {}
+    entries: dict[str, tuple[str, str]] = {}
     for digest, (reason, scope) in list(found.items()):
         address = by_hash[digest]
-        scopes[address] = "all" if "all" in (scope, scopes.get(address)) else scope
+        known = entries.get(address)
+        # "unsubscribed" outranks "bounced": the person's own choice is what a retry must respect.
+        reasons = {reason, known[0]} if known else {reason}
+        entries[address] = ("unsubscribed" if "unsubscribed" in reasons else reason,
+                            "all" if known and "all" in (scope, known[1]) else scope)
         if current[address] not in found:
             suppress_address_hash(current[address], reason, scope)
             found[current[address]] = (reason, scope)
-    return scopes
+    return entries
 
 
 def suppressed_addresses(addresses: Iterable[str], kind: str = "invitation") -> set[str]:
@@ -60,12 +69,14 @@ def is_suppressed(address: str, kind: str = "invitation") -> bool:
 
 def suppress_address_hash(digest: str, reason: str = "unsubscribed", scope: str = "all") -> bool:
     """Put a hashed address on the list, or widen its scope to ``all`` (never narrow it: an
-    unsubscribe holds); True if anything changed. Flushes."""
+    unsubscribe holds) or its reason to an unsubscribe; True if anything changed. Flushes."""
     existing = db.session.scalar(sa.select(Suppression).where(Suppression.address_hash == digest))
     if existing is None:
         db.session.add(Suppression(address_hash=digest, reason=reason, scope=scope))
-    elif scope == "all" and existing.scope != "all":
-        existing.scope = "all"
+    elif (scope == "all" and existing.scope != "all") or (reason == "unsubscribed" and existing.reason != reason):
+        # An unsubscribe after a bounce is recorded as one: it holds even if the bounce is lifted.
+        existing.scope = "all" if "all" in (scope, existing.scope) else existing.scope
+        existing.reason = "unsubscribed" if "unsubscribed" in (reason, existing.reason) else existing.reason
     else:
         return False
     db.session.flush()
@@ -75,3 +86,13 @@ def suppress_address_hash(digest: str, reason: str = "unsubscribed", scope: str 
 def suppress_address(address: str, reason: str = "unsubscribed", scope: str = "all") -> bool:
     """Put an address on the list by its hash under the address key (see suppress_address_hash)."""
     return suppress_address_hash(address_hash(address), reason, scope)
+
+
+def lift_bounce(address: str) -> int:
+    """Take ``address`` off the list where it is only because the server refused it ("bounced"), never
+    where its owner unsubscribed; how many entries went. Flushes."""
+    digests = [address_hash(address), *legacy_address_hashes(address)]
+    lifted = db.session.execute(sa.delete(Suppression).where(Suppression.address_hash.in_(digests),
+                                                             Suppression.reason == "bounced")).rowcount
+    db.session.flush()
+    return lifted
