@@ -75,10 +75,10 @@ def test_the_readme_pictures_show_the_four_main_pages_on_the_demo_data(live, chr
     laptop = chromium.new_context(**LAPTOP)
     recruiter = chromium.new_context(**LAPTOP)
 
-    def photograph(page, name: str, heading: str) -> None:
+    def photograph(page, name: str, heading: str, whole: bool = True) -> None:
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
         assert no_horizontal_scroll(page), name
-        page.screenshot(path=str(pictures / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(pictures / f"{name}.png"), full_page=whole)
 
     try:
         page = phone.new_page()
@@ -92,12 +92,12 @@ def test_the_readme_pictures_show_the_four_main_pages_on_the_demo_data(live, chr
         _sign_in(page, live, "company@demo.example")
         page.wait_for_url(pages["dashboard"])
         expect(page.locator("svg.chart").first).to_be_visible()
-        photograph(page, "dashboard", pages["company"])
+        photograph(page, "dashboard", pages["company"], whole=False)  # the first screen: the pages are long
 
         page = recruiter.new_page()
         _sign_in(page, live, "recruiter@demo.example")
         page.goto(live.url("/recruiter/"))
-        photograph(page, "recruiter-overview", "Your companies")
+        photograph(page, "recruiter-overview", "Your companies", whole=False)
     finally:
         for context in (phone, laptop, recruiter):
             context.close()
