@@ -272,7 +272,7 @@ def test_the_dashboard_opens_with_the_follow_up_speed(november, web, make_user, 
     make_user("reader@acme-robotics.example.com", "company", "Acme Robotics")
     page = sign_in("reader@acme-robotics.example.com").get(f"/companies/{company_id()}/dashboard").text
     card = page[page.index('id="follow-up"'):page.index("</section>", page.index('id="follow-up"'))]
-    assert page.index('id="follow-up"') < page.index('class="filters"')  # it opens the page
+    assert page.index('id="follow-up"') < page.index('class="filters')  # it opens the page
     assert "Feedback given within 3 working days" in card
     assert "50 %" in card and "2 of the 4 due by now" in card  # A and C on time; B late, E overdue
     assert "3 <span" in card and "over 3 answers" in card  # the median
