@@ -98,9 +98,13 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("recruiter.batch", "GET"): by_role(200, 200, 404, 403, 403, LOGIN),
     ("recruiter.cancel_batch", "POST"): by_role("/recruiter/batches/{batch_a}", "/recruiter/batches/{batch_a}", 404,
                                                 403, 403, LOGIN),
+    ("recruiter.cancel_batch", "GET"): by_role(200, 200, 404, 403, 403, LOGIN),  # the confirmation, with the count
+    ("recruiter.requeue_batch", "POST"): by_role("/recruiter/batches/{batch_a}", "/recruiter/batches/{batch_a}", 404,
+                                                 403, 403, LOGIN),
     ("recruiter.remind_contact", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no contact named
     ("recruiter.reviews", "GET"): STAFF_PAGE,
     ("recruiter.review", "POST"): by_role("/recruiter/reviews", "/recruiter/reviews", 404, 403, 403, LOGIN),
+    ("recruiter.approve_unflagged", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no reviews listed
     ("recruiter.reopen_review", "POST"): by_role(409, 403, 403, 403, 403, LOGIN),  # admins only; a pending one: 409
     ("admin.audit", "GET"): by_role(200, 403, 403, 403, 403, LOGIN),
     # the API ignores session cookies: without a bearer key every role gets 401 (keys: tests/test_api.py)

@@ -87,7 +87,7 @@ def counts() -> dict[str, int]:
 
 def funnel(page: str) -> dict[str, int]:
     return {name: int(number) for name, number in
-            re.findall(r'<div class="card"><h2>(\w+)</h2><p class="big">(\d+)</p></div>', page)}
+            re.findall(r'<div class="card[^"]*"><h2>(\w+)</h2><p class="big">(\d+)</p></div>', page)}
 
 
 # --- upload -----------------------------------------------------------------------------------
@@ -106,7 +106,9 @@ def test_upload_preview_lists_every_problem_and_writes_nothing(runner, recruiter
     assert [line for line, _column, _message in problems] == [3, 4, 5, 6, 7, 8, 9, 11]
     assert [(f"line {line}", column, message) for line, column, message in problems] == cli_problems
     assert "8 problems: nothing was imported." in preview.text
-    assert "/recruiter/upload/confirm" not in preview.text  # no way to import it
+    # the only import offered is of the valid rows, saying how many lines it skips
+    assert re.search(r"Import the \d+ valid rows?, skip 8 lines with problems", preview.text)
+    assert 'name="valid_only" value="1"' in preview.text
     assert counts() == before
 
 
@@ -155,12 +157,28 @@ def test_valid_upload_preview_confirm_and_batch_page(runner, smtp_server, recrui
     assert page.status_code == 200
     assert funnel(page.text) == {"Requests": 5, "Queued": 5, "Sent": 0, "Failed": 0, "Cancelled": 0,
                                  "Answered": 0}
-    cancelled = browser.post(f"{batch_path}/cancel", data={"csrf_token": csrf_token(page.text)})
+    assert "upload: outcomes.csv" in page.text  # the batch is named by its file
+    # the batch page lists its rows; cancelling asks first, with the count, and can be undone
+    assert page.text.count('<tr>\n        <td>queued</td>') == 5
+    assert f'href="{batch_path}/cancel"' in page.text
+    confirm = browser.get(f"{batch_path}/cancel")
+    assert confirm.status_code == 200
+    assert "Yes, cancel 5 e-mails" in confirm.text and "No, keep them" in confirm.text
+    assert funnel(browser.get(batch_path).text)["Queued"] == 5  # asking cancels nothing
+    cancelled = browser.post(f"{batch_path}/cancel", data={"csrf_token": csrf_token(confirm.text)})
     assert cancelled.status_code == 302
     assert urlsplit(cancelled.headers["Location"]).path == batch_path
     page = browser.get(batch_path)
     assert funnel(page.text)["Queued"] == 0 and funnel(page.text)["Cancelled"] == 5
     assert "Cancel the unsent e-mails" not in page.text
+    requeued = browser.post(f"{batch_path}/requeue", data={"csrf_token": csrf_token(page.text)})
+    assert requeued.status_code == 302
+    page = browser.get(batch_path)
+    assert "5 e-mails queued again." in html.unescape(page.text)
+    assert funnel(page.text)["Queued"] == 5 and funnel(page.text)["Cancelled"] == 0
+    cancelled = browser.post(f"{batch_path}/cancel", data={"csrf_token": csrf_token(confirm.text)})
+    assert cancelled.status_code == 302
+    assert funnel(browser.get(batch_path).text)["Cancelled"] == 5
 
     db.session.rollback()
     statuses = db.session.scalars(
@@ -188,7 +206,13 @@ def test_upload_for_a_company_not_yours_is_a_problem(recruiters, sign_in):
         (3, "company", f"{BOREALIS!r} is not one of your companies"),
         (4, "company", "'Brand New Corp' is not one of your companies"),
     ]
-    assert "/recruiter/upload/confirm" not in preview.text
+    # the valid row may be imported alone; the other rows are never written, and a plain confirm
+    # (without "valid rows only") is refused
+    assert "Import the 1 valid row, skip 2 lines with problems" in preview.text
+    assert "and queue the e-mails" not in preview.text
+    ticket = re.search(r'name="upload" type="hidden" value="([^"]+)"', preview.text).group(1)
+    refused = browser.post("/recruiter/upload/confirm", data={"csrf_token": csrf_token(preview.text), "upload": ticket})
+    assert refused.status_code == 409
     assert counts() == before
 
 

@@ -246,6 +246,7 @@ def plausible_form(endpoint: str, world: SimpleNamespace) -> dict:
         "recruiter.upload": {"file": (io.BytesIO(csv_bytes([outcome_row(application_ref="CSRF-1")])), "o.csv")},
         "recruiter.confirm_upload": {"upload": "not-a-ticket"},
         "recruiter.review": {f"r{world.review_id}-decision": "approve", f"r{world.review_id}-text": "Hijacked."},
+        "recruiter.approve_unflagged": {"ids": str(world.review_id)},
     }
     return forms.get(endpoint, {})
 
@@ -867,7 +868,7 @@ def test_fuzz_upload_never_fails(web, import_csv, runner, smtp_server, admin_cli
         match = re.search(r'name="upload" type="hidden" value="([^"]+)"', response.text)
         if match:  # a valid preview keeps the file for the confirmation: remove ours
             with web.app_context():
-                upload_id, _owner = URLSafeTimedSerializer(web.config["SECRET_KEY"], salt="feedback.upload.v1").loads(
+                upload_id, *_owner_and_name = URLSafeTimedSerializer(web.config["SECRET_KEY"], salt="feedback.upload.v1").loads(
                     html.unescape(match.group(1)))
             (upload_dir / f"{upload_id}.csv").unlink(missing_ok=True)
 

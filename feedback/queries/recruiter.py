@@ -1,6 +1,8 @@
 """Figures for the recruiter workspace: per-company rates, batch funnels, the review queue."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import sqlalchemy as sa
 
 from ..access import scope_to_companies
@@ -13,10 +15,13 @@ from ..models import (
     FeedbackRequest,
     ImportBatch,
     OutboxMessage,
+    Position,
+    Question,
     Response,
     User,
     overdue_feedback,
 )
+from ..surveys.definitions import BAND_KEYS
 from ..surveys.scoring import nps_of
 from . import figures
 from .filters import ResponseFilter, answers_under
@@ -112,20 +117,52 @@ def batch_funnel(batch_id: int) -> dict[str, int]:
     }
 
 
-def pending_reviews(user: User) -> list[tuple[AdviceReview, str, str, str]]:
-    """Advice waiting for review in the user's companies: (review, text, company, position)."""
+@dataclass
+class PendingAdvice:
+    """One piece of advice waiting for review, with what the company said alongside it."""
+
+    review: AdviceReview
+    text: str
+    company: str
+    position: str
+    stage: str
+    reasons: list[str] = field(default_factory=list)  # rejection reason codes, in the order given
+    bands: dict[str, int] = field(default_factory=dict)  # skill key -> band 1..4
+
+
+def pending_reviews(user: User) -> list[PendingAdvice]:
+    """Advice waiting for review in the user's companies, oldest first, each with the reasons and
+    bands the company gave in the same response (two queries, whatever the queue's length)."""
     query = scope_to_companies(
-        sa.select(AdviceReview, Answer.text, Company.name, Application.stage)
+        sa.select(AdviceReview, Answer.text, Company.name, Position.title, Application.stage, Answer.response_id)
         .join(Answer, Answer.id == AdviceReview.answer_id)
         .join(Company, Company.id == AdviceReview.company_id)
         .join(Response, Response.id == Answer.response_id)
         .join(FeedbackRequest, FeedbackRequest.id == Response.request_id)
         .join(Application, Application.id == FeedbackRequest.application_id)
+        .join(Position, Position.id == Application.position_id)
         .where(AdviceReview.status == "pending")
         .order_by(AdviceReview.id),
         AdviceReview.company_id, user,
     )
-    return db.session.execute(query).all()
+    by_response: dict[int, PendingAdvice] = {}
+    items = []
+    for review, text, company, position, stage, response_id in db.session.execute(query):
+        item = PendingAdvice(review, text, company, position, stage)
+        by_response[response_id] = item
+        items.append(item)
+    if by_response:
+        for response_id, key, number, text in db.session.execute(
+            sa.select(Answer.response_id, Question.key, Answer.number, Answer.text)
+            .join(Question, Question.id == Answer.question_id)
+            .where(Answer.response_id.in_(list(by_response)), Question.key.in_(("reasons", *BAND_KEYS)))
+            .order_by(Answer.id)
+        ):
+            if key == "reasons" and text:
+                by_response[response_id].reasons.append(text)
+            elif key in BAND_KEYS and number is not None:
+                by_response[response_id].bands[key] = number
+    return items
 
 
 def decided_reviews(limit: int = 20) -> list[tuple[AdviceReview, str]]:
@@ -133,3 +170,38 @@ def decided_reviews(limit: int = 20) -> list[tuple[AdviceReview, str]]:
     return db.session.execute(
         sa.select(AdviceReview, Company.name).join(Company, Company.id == AdviceReview.company_id)
         .where(AdviceReview.status != "pending").order_by(AdviceReview.reviewed_at.desc()).limit(limit)).all()
+
+
+BATCH_ROW_ORDER = ("failed", "not sent", "cancelled", "queued", "sent", "answered")
+
+
+def batch_rows(batch_id: int, user: User, page: int, per_page: int) -> tuple[list[sa.Row], int]:
+    """One page of a batch's feedback requests in the user's companies, failures first, and how many
+    there are: candidate, company, position, audience, recipient, status, error (of a failed e-mail).
+
+    The status is the request's: answered; else its invitation's (failed, cancelled, queued, sent);
+    "not sent" when no invitation was queued (the address had unsubscribed)."""
+    requests = FeedbackRequest.__table__.c
+    invitation = (sa.select(OutboxMessage.id).where(OutboxMessage.request_id == requests.id,
+                                                    OutboxMessage.kind == "invitation")
+                  .order_by(OutboxMessage.id.desc()).limit(1).correlate(FeedbackRequest.__table__).scalar_subquery())
+    status = sa.case((requests.answered_at.is_not(None), "answered"),
+                     (OutboxMessage.status.is_(None), "not sent"), else_=OutboxMessage.status)
+    rank = sa.case(*((status == name, index) for index, name in enumerate(BATCH_ROW_ORDER)), else_=len(BATCH_ROW_ORDER))
+    query = scope_to_companies(
+        sa.select(Application.candidate_name.label("candidate"), Company.name.label("company"),
+                  Position.title.label("position"), Application.stage, Application.outcome, requests.audience,
+                  requests.recipient_email.label("recipient"), status.label("status"),
+                  sa.case((OutboxMessage.status == "failed", OutboxMessage.last_error)).label("error"))
+        .select_from(FeedbackRequest.__table__)
+        .join(Application, Application.id == requests.application_id)
+        .join(Company, Company.id == requests.company_id)
+        .join(Position, Position.id == Application.position_id)
+        .outerjoin(OutboxMessage, OutboxMessage.id == invitation)
+        .where(Application.import_batch_id == batch_id),
+        requests.company_id, user,
+    )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.execute(query.order_by(rank, Company.name, Application.candidate_name, requests.id)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total

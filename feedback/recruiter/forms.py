@@ -1,8 +1,10 @@
 """Forms of the recruiter workspace."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Length, Regexp
+
+REVIEW_DECISIONS = ("approve", "approve_as_written", "withhold")
 
 
 class UploadForm(FlaskForm):
@@ -11,11 +13,16 @@ class UploadForm(FlaskForm):
 
 
 class ConfirmImportForm(FlaskForm):
-    upload = HiddenField(validators=[InputRequired(), Length(max=500)])
+    upload = HiddenField(validators=[InputRequired(), Length(max=800)])
+    valid_only = HiddenField(default="", validators=[Length(max=1)])  # "1": import the valid rows, skip the rest
 
 
 class CancelBatchForm(FlaskForm):
     """Cancel a batch's unsent e-mails (a button)."""
+
+
+class RequeueBatchForm(FlaskForm):
+    """Queue a batch's cancelled e-mails again (a button)."""
 
 
 class RemindContactForm(FlaskForm):
@@ -30,7 +37,16 @@ class ReopenReviewForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    decision = RadioField("Decision", choices=[SelectChoice("approve", "Approve"), SelectChoice("withhold", "Withhold")],
-                          validators=[InputRequired("Choose approve or withhold.")])
+    """One piece of advice: three submit buttons share the ``decision`` name. "approve" releases the
+    text field (edited or not), "approve_as_written" the company's own text, "withhold" nothing."""
+
+    decision = StringField("Decision", validators=[InputRequired("Choose approve or withhold."),
+                                                   AnyOf(REVIEW_DECISIONS, "Choose approve or withhold.")])
     text = TextAreaField("Text the candidate will see (edit if needed)", validators=[Length(max=1500)],
-                         render_kw={"rows": 4, "maxlength": 1500})
+                         render_kw={"rows": 3, "maxlength": 1500})
+
+
+class ApproveUnflaggedForm(FlaskForm):
+    """Approve, as written, the unflagged advice the page listed: ``ids`` are the reviews shown."""
+
+    ids = HiddenField(validators=[InputRequired(), Length(max=4000), Regexp(r"^\d+(,\d+)*$")])

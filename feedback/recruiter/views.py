@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..access import (
@@ -11,20 +11,25 @@ from ..access import (
     may_see_company_or_404,
     roles_required,
     scope_to_companies,
+    visible_companies,
 )
 from ..advice_rules import advice_flags
 from ..extensions import db, limiter
 from ..models import STAGE_LABELS, AdviceReview, ImportBatch
 from ..queries.recruiter import (
     batch_funnel,
+    batch_rows,
     company_overview,
     decided_reviews,
     overdue_contacts,
     pending_reviews,
     recent_batches,
 )
+from ..query_args import page_arg
+from ..reports_text import QUESTION_LABELS, REASON_LABELS
 from ..services.audit import record
-from ..services.batches import cancel_unsent_mail
+from ..services.batches import cancel_unsent_mail, requeue_cancelled_mail
+from ..services.import_preview import preview_import
 from ..services.imports import import_outcomes
 from ..services.moderation import AdviceAlreadyDecided, reopen_advice, review_advice
 from ..services.reminders import remind_contact_now
@@ -33,17 +38,29 @@ from ..services.uploads import (
     discard_upload,
     read_upload_ticket,
     save_upload,
-    scoped_results,
+    upload_name,
     upload_path,
     upload_ticket,
+    valid_rows,
     validate_upload,
 )
+from ..surveys.definitions import BAND_LABELS
 from ..timeutil import today, utcnow
 from ..transactions import commit_racing
 from . import bp
-from .forms import CancelBatchForm, ConfirmImportForm, RemindContactForm, ReopenReviewForm, ReviewForm, UploadForm
+from .forms import (
+    ApproveUnflaggedForm,
+    CancelBatchForm,
+    ConfirmImportForm,
+    RemindContactForm,
+    ReopenReviewForm,
+    RequeueBatchForm,
+    ReviewForm,
+    UploadForm,
+)
 
 STAFF = ("admin", "recruiter")
+BATCH_ROWS_PER_PAGE = 50
 
 
 @bp.route("/")
@@ -89,85 +106,162 @@ def remind_contact():
 @bp.route("/upload", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def upload():
-    """Upload an outcomes CSV and see every problem, with its line number, before anything is written."""
+    """Upload an outcomes CSV and see every problem, with its line number, and what importing would
+    do, before anything is written."""
     form = UploadForm()
     if not form.validate_on_submit():
         return render_template("recruiter/upload.html", form=form), (400 if form.errors else 200)
+    filename = upload_name(form.file.data.filename)
     upload_id = save_upload(form.file.data.stream)
+    allowed = importable_company_names(current_user)
     try:
-        report = validate_upload(upload_path(upload_id), importable_company_names(current_user))
+        report = validate_upload(upload_path(upload_id), allowed)
+        plan = None
+        if report.valid_rows_importable:
+            comparable = None if allowed is None else [company.name for company in visible_companies(current_user)]
+            plan = preview_import(valid_rows(upload_path(upload_id), allowed), comparable)
     except BaseException:  # nothing of a file that could not be read stays on disk
         discard_upload(upload_id)
         raise
-    if report.problems:
+    if plan is None or plan.all_known:  # nothing to import: the file is not kept
         discard_upload(upload_id)
-    confirm = ConfirmImportForm(upload=upload_ticket(upload_id, current_user.id))
-    return render_template("recruiter/preview.html", report=report, confirm=confirm,
-                           filename=form.file.data.filename), (422 if report.problems else 200)
+    confirm = ConfirmImportForm(upload=upload_ticket(upload_id, current_user.id, filename))
+    return render_template("recruiter/preview.html", report=report, plan=plan, confirm=confirm,
+                           filename=filename), (422 if report.problems else 200)
 
 
 @bp.route("/upload/confirm", methods=["POST"])
 @roles_required(*STAFF)
 def confirm_upload():
-    """Import a previewed file: applications, requests and e-mails in one transaction."""
+    """Import a previewed file (or only its valid rows): applications, requests and e-mails in one
+    transaction. A file whose every row is known already makes no batch."""
     form = ConfirmImportForm()
-    upload_id = read_upload_ticket(form.upload.data or "", current_user.id) if form.validate_on_submit() else None
-    path = claim_upload(upload_id) if upload_id else None  # a second confirm of the same file finds nothing
+    ticket = read_upload_ticket(form.upload.data or "", current_user.id) if form.validate_on_submit() else None
+    path = claim_upload(ticket[0]) if ticket else None  # a second confirm of the same file finds nothing
     if path is None:
         flash("That upload has expired or was already imported. Upload the file again.", "error")
         return redirect(url_for("recruiter.upload"))
+    filename = ticket[1]
     try:
         allowed = importable_company_names(current_user)
-        if validate_upload(path, allowed).problems:
-            abort(409)
+        report = validate_upload(path, allowed)
+        if report.problems and not (form.valid_only.data == "1" and report.valid_rows_importable):
+            abort(409, "The file has problems; import only its valid rows, or fix it and upload it again.")
 
         def store():
-            rows = (row for row, _problems in scoped_results(path, allowed) if row is not None)
-            summary = import_outcomes(rows, source="upload")
+            summary = import_outcomes(valid_rows(path, allowed), source=f"upload: {filename}",
+                                      rows_in_file=report.rows_read)
+            if summary.applications_created == 0:  # known already (another import got there first)
+                db.session.rollback()
+                return summary, None
             batch = db.session.get(ImportBatch, summary.batch_id)
             batch.created_by_id = current_user.id
-            record("import", target=f"batch {batch.id}", source="upload",
-                   applications=summary.applications_created, requests=summary.requests_queued)
+            record("import", target=f"batch {batch.id}", source="upload", file=filename,
+                   applications=summary.applications_created, requests=summary.requests_queued,
+                   lines_skipped=report.rows_read - report.valid_rows)
             return summary, batch.id
 
         summary, batch_id = commit_racing(store)
     finally:
         path.unlink(missing_ok=True)
-    flash(f"Imported: {summary.applications_created} new applications, {summary.requests_queued} e-mails queued, "
-          f"{summary.rows_known} rows already known.", "info")
+    if batch_id is None:
+        flash(f"Nothing imported: every row of {filename} is known already.", "info")
+        return redirect(url_for("recruiter.overview"))
+    skipped = report.rows_read - report.valid_rows
+    flash(f"Imported {filename}: {summary.applications_created} new applications, {summary.requests_queued} e-mails "
+          f"queued, {summary.rows_known} rows already known"
+          + (f", {skipped} lines with problems skipped." if skipped else "."), "info")
     return redirect(url_for("recruiter.batch", batch_id=batch_id))
 
 
 @bp.route("/batches/<int:batch_id>")
 @roles_required(*STAFF)
 def batch(batch_id: int):
-    """One import batch: its delivery funnel and a way to cancel its unsent mail."""
+    """One import batch: its delivery funnel, its rows (failures first, paged), and its unsent mail
+    to cancel, or its cancelled mail to queue again."""
     found = batch_or_404(batch_id)
-    return render_template("recruiter/batch.html", batch=found, funnel=batch_funnel(found.id), form=CancelBatchForm())
+    page = page_arg(request.args)
+    rows, total = batch_rows(found.id, current_user, page, BATCH_ROWS_PER_PAGE)
+    pages = max((total + BATCH_ROWS_PER_PAGE - 1) // BATCH_ROWS_PER_PAGE, 1)
+    return render_template("recruiter/batch.html", batch=found, funnel=batch_funnel(found.id), rows=rows,
+                           total=total, page=page, pages=pages, per_page=BATCH_ROWS_PER_PAGE, stage_labels=STAGE_LABELS,
+                           form=CancelBatchForm(), requeue_form=RequeueBatchForm())
 
 
-@bp.route("/batches/<int:batch_id>/cancel", methods=["POST"])
+@bp.route("/batches/<int:batch_id>/cancel", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def cancel_batch(batch_id: int):
-    """Cancel every e-mail of the batch that has not gone out yet."""
+    """Cancel every e-mail of the batch that has not gone out yet, after a confirmation with the count."""
     found = batch_or_404(batch_id)
-    if CancelBatchForm().validate_on_submit():
-        cancelled = cancel_unsent_mail(found)
-        record("batch cancelled", target=f"batch {found.id}", emails=cancelled)
-        db.session.commit()
-        flash(f"{cancelled} unsent e-mail{'' if cancelled == 1 else 's'} cancelled.", "info")
+    form = CancelBatchForm()
+    if request.method == "GET":
+        return render_template("recruiter/cancel.html", batch=found, funnel=batch_funnel(found.id), form=form)
+    if not form.validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    cancelled = cancel_unsent_mail(found)
+    record("batch cancelled", target=f"batch {found.id}", emails=cancelled)
+    db.session.commit()
+    flash(f"{cancelled} unsent e-mail{'' if cancelled == 1 else 's'} cancelled. You can queue them again from this page.",
+          "info")
+    return redirect(url_for("recruiter.batch", batch_id=found.id))
+
+
+@bp.route("/batches/<int:batch_id>/requeue", methods=["POST"])
+@roles_required(*STAFF)
+def requeue_batch(batch_id: int):
+    """Queue again the e-mails that cancelling the batch stopped."""
+    found = batch_or_404(batch_id)
+    if not RequeueBatchForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    queued = requeue_cancelled_mail(found)
+    record("batch requeued", target=f"batch {found.id}", emails=queued)
+    db.session.commit()
+    flash(f"{queued} e-mail{'' if queued == 1 else 's'} queued again." if queued
+          else "Nothing to queue again: no e-mail of this import was cancelled.", "info")
     return redirect(url_for("recruiter.batch", batch_id=found.id))
 
 
 @bp.route("/reviews")
 @roles_required(*STAFF)
 def reviews():
-    """Advice companies wrote for candidates, waiting for review."""
-    items = [(review, text, company, STAGE_LABELS.get(stage, stage), advice_flags(text),
-              ReviewForm(prefix=f"r{review.id}", text=text))
-             for review, text, company, stage in pending_reviews(current_user)]
+    """Advice companies wrote for candidates, waiting for review, with what else the company said."""
+    items = [(item, STAGE_LABELS.get(item.stage, item.stage), advice_flags(item.text),
+              ReviewForm(prefix=f"r{item.review.id}", text=item.text))
+             for item in pending_reviews(current_user)]
+    unflagged = [item.review.id for item, _stage, flags, _form in items if not flags]
     decided = decided_reviews() if current_user.role == "admin" else []
-    return render_template("recruiter/reviews.html", items=items, decided=decided, reopen_form=ReopenReviewForm())
+    return render_template("recruiter/reviews.html", items=items, decided=decided, reopen_form=ReopenReviewForm(),
+                           unflagged=unflagged, flagged=len(items) - len(unflagged),
+                           bulk_form=ApproveUnflaggedForm(ids=",".join(map(str, unflagged))),
+                           reason_labels=REASON_LABELS, skill_labels=QUESTION_LABELS, band_labels=BAND_LABELS)
+
+
+@bp.route("/reviews/approve-unflagged", methods=["POST"])
+@roles_required(*STAFF)
+def approve_unflagged():
+    """Approve as written the listed advice that the rules flag nothing in; flagged advice is left for
+    a person to read, whatever ids are posted, and advice decided meanwhile is skipped."""
+    form = ApproveUnflaggedForm()
+    if not form.validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    ids = {int(value) for value in form.ids.data.split(",")}
+    found = db.session.scalars(scope_to_companies(
+        sa.select(AdviceReview).where(AdviceReview.id.in_(ids), AdviceReview.status == "pending")
+        .order_by(AdviceReview.id), AdviceReview.company_id, current_user)).all()
+    approved = 0
+    for review_row in found:
+        if advice_flags(review_row.answer.text):
+            continue
+        try:
+            review_advice(review_row, "approve", current_user)
+        except AdviceAlreadyDecided:
+            continue
+        record("advice reviewed", target=f"review {review_row.id}", decision="approve", edited=False, bulk=True)
+        approved += 1
+    db.session.commit()
+    left = sum(1 for item in pending_reviews(current_user) if advice_flags(item.text))
+    flash(f"{approved} approved; {left} flagged left for you to read.", "info")
+    return redirect(url_for("recruiter.reviews")), 303
 
 
 @bp.route("/reviews/<int:review_id>/reopen", methods=["POST"])
@@ -201,12 +295,15 @@ def review(review_id: int):
     if not form.validate_on_submit():
         flash("Choose approve or withhold.", "error")
         return redirect(url_for("recruiter.reviews"))
+    as_written = form.decision.data == "approve_as_written"
+    decision = "approve" if as_written else form.decision.data
+    text = None if as_written else form.text.data
     try:
-        review_advice(found, form.decision.data, current_user, form.text.data)
+        review_advice(found, decision, current_user, text)
     except AdviceAlreadyDecided:
         abort(409, f"This advice was already {found.status}; a decision stands unless an admin reopens it.")
-    record("advice reviewed", target=f"review {found.id}", decision=form.decision.data,
-           edited=bool(form.text.data and form.text.data.strip() != found.answer.text))
+    record("advice reviewed", target=f"review {found.id}", decision=decision,
+           edited=bool(text and text.strip() != found.answer.text))
     db.session.commit()
-    flash("Advice approved." if form.decision.data == "approve" else "Advice withheld.", "info")
+    flash("Advice approved." if decision == "approve" else "Advice withheld.", "info")
     return redirect(url_for("recruiter.reviews"))

@@ -1,4 +1,4 @@
-"""Managing an import batch after the import: cancelling its unsent mail."""
+"""Managing an import batch after the import: cancelling its unsent mail, and queueing it again."""
 from __future__ import annotations
 
 import logging
@@ -33,3 +33,29 @@ def cancel_unsent_mail(batch: ImportBatch) -> int:
     db.session.flush()
     log.info("import batch %s: %s queued e-mails cancelled", batch.id, cancelled)
     return cancelled
+
+
+def requeue_cancelled_mail(batch: ImportBatch) -> int:
+    """Queue again the e-mails that cancelling the batch stopped, and reopen the requests it closed.
+    An address unsubscribed meanwhile is still skipped when the mail goes out. Returns the count. Flushes."""
+    now = utcnow()
+    requests = sa.select(FeedbackRequest.id).join(Application).where(Application.import_batch_id == batch.id)
+    queued = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == "cancelled", OutboxMessage.last_error == "batch cancelled",
+               OutboxMessage.request_id.in_(requests))
+        .values(status="queued", last_error=None, next_attempt_at=now, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if batch.cancelled_at is not None:
+        db.session.execute(
+            sa.update(FeedbackRequest)
+            .where(FeedbackRequest.id.in_(requests), FeedbackRequest.cancelled_at == batch.cancelled_at,
+                   FeedbackRequest.first_sent_at.is_(None), FeedbackRequest.answered_at.is_(None))
+            .values(cancelled_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    batch.cancelled_at = None
+    db.session.flush()
+    log.info("import batch %s: %s cancelled e-mails queued again", batch.id, queued)
+    return queued

@@ -102,23 +102,37 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(keys, salt=UPLOAD_SALT)
 
 
-def upload_ticket(upload_id: str, user_id: int) -> str:
+def upload_name(filename: str | None) -> str:
+    """The name an uploaded file is known by (its batch's name): the last part of what the browser
+    sent, without control characters, at most 200 characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(char for char in name if char.isprintable()).strip()
+    return name[:200] or "upload"
+
+
+def upload_ticket(upload_id: str, user_id: int, filename: str = "upload") -> str:
     """A signed ticket that lets only this user confirm this upload, for an hour."""
-    return _serializer().dumps([upload_id, user_id])
+    return _serializer().dumps([upload_id, user_id, filename])
 
 
-def read_upload_ticket(ticket: str, user_id: int) -> str | None:
+def read_upload_ticket(ticket: str, user_id: int) -> tuple[str, str] | None:
+    """The upload id and file name of a ticket of this user's, or None."""
     try:
-        upload_id, owner = _serializer().loads(ticket, max_age=UPLOAD_MAX_AGE_SECONDS)
+        upload_id, owner, filename = _serializer().loads(ticket, max_age=UPLOAD_MAX_AGE_SECONDS)
     except (BadData, ValueError, TypeError):
         return None
-    return upload_id if owner == user_id else None
+    return (upload_id, upload_name(filename)) if owner == user_id and isinstance(upload_id, str) else None
 
 
 def scoped_results(path: Path, allowed_companies: set[str] | None):
     """Validation results of a stored upload, plus a problem for every company outside the user's scope."""
     with path.open("r", encoding="utf-8-sig", newline="") as stream:
         yield from restrict_to_companies(check_outcomes(stream, today(), current_app.config["MAIL_SMTPUTF8"]), allowed_companies)
+
+
+def valid_rows(path: Path, allowed_companies: set[str] | None):
+    """The rows of a stored upload that pass every check (what "import the valid rows" imports)."""
+    return (row for row, _problems in scoped_results(path, allowed_companies) if row is not None)
 
 
 def validate_upload(path: Path, allowed_companies: set[str] | None) -> ValidationReport:

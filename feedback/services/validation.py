@@ -28,6 +28,12 @@ class ValidationReport:
     def header_broken(self) -> bool:
         return any(problem.line == 1 for problem in self.problems)
 
+    @property
+    def valid_rows_importable(self) -> bool:
+        """Whether the valid rows can be imported without the others: the header is sound, the file
+        within the limits, and every row was checked (the pass did not stop)."""
+        return self.valid_rows > 0 and not self.header_broken and self.stopped_at is None
+
     def groups(self) -> list[tuple[int, str, str, str]]:
         """The kept problems with the same column and message once, most frequent first:
         (how many lines, column, message, the lines as ranges, "3–5, 9")."""
