@@ -115,7 +115,7 @@ def preview_import(rows: Iterable[OutcomeRow], comparable_names: Iterable[str] |
     preview.known = sum(plan.known for plan in plans.values())
     named = [batch for batch in batches if batch]
     if named:
-        sources = dict(db.session.execute(sa.select(ImportBatch.id, ImportBatch.source).where(ImportBatch.id.in_(named))))
+        sources = dict(db.session.execute(sa.select(ImportBatch.id, ImportBatch.source).where(ImportBatch.id.in_(named))).all())
         preview.known_batches = [(batch, sources.get(batch, "")) for batch, _count in batches.most_common(3) if batch]
     return preview
 
