@@ -45,14 +45,18 @@ def text_of(page: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
-@pytest.fixture
-def half(app, make_user):
+def make_half(make_user):
     """Every company of the sample exists (no applications yet); a recruiter sees half of them."""
     for name in SAMPLE_COMPANIES:
         db.session.add(Company(name=name))
     db.session.commit()
     make_user(ADMIN, "admin")
     return make_user(RECRUITER, "recruiter", *MINE)
+
+
+@pytest.fixture
+def half(app, make_user):
+    return make_half(make_user)
 
 
 def test_sample_as_a_recruiter_of_half_the_companies(half, sign_in):
