@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("recruiter", __name__, url_prefix="/recruiter")
 
-from . import views
+from . import reviews, views
