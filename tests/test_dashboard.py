@@ -320,12 +320,13 @@ def test_benchmark_needs_three_other_companies_with_enough_responses(web, import
 def past_keeping_time(web) -> None:
     """As if BENCHMARK_SECONDS had passed: the kept benchmarks are gone from ``web``'s cache."""
     from feedback.extensions import cache
-    from feedback.queries.dashboard import BENCHMARK_KEY
+    from feedback.queries.dashboard import BENCHMARK_KEY, PLATFORM_NPS_KEY
 
     with web.app_context():
         companies = db.session.scalars(sa.select(Company.id)).all()
         for k in (web.config["FEEDBACK_MIN_RESPONSES"],):
-            cache.delete_many(*(BENCHMARK_KEY.format(company_id=company, k=k) for company in companies))
+            cache.delete_many(*(key.format(company_id=company, k=k) for company in companies
+                                for key in (BENCHMARK_KEY, PLATFORM_NPS_KEY)))
 
 
 # --- free text --------------------------------------------------------------------------------
@@ -648,3 +649,144 @@ def test_xlsx_export_holds_numbers_as_numbers_and_guards_formula_text(web, impor
     cells = list(load_workbook(io.BytesIO(guarded.data)).active.iter_rows())[1]
     assert cells[0].data_type == "s" and cells[0].value == "'=HYPERLINK(\"x\")"
     assert cells[1].data_type == "n" and cells[1].value == -26.67
+
+
+# --- issue 19, part 2: the cards under the filter, the feedback the company gave ----------------
+
+# One declined candidate each: (stage, position, reasons, technical_skills band, reconsider).
+DECLINED = [
+    ("interview", "QA Engineer", ["technical_skills", "stronger_match"], 2, "yes"),
+    ("interview", "QA Engineer", ["technical_skills"], 1, "no"),
+    ("interview", "QA Engineer", ["stronger_match"], 3, "yes"),
+    ("final", "QA Engineer", ["technical_skills"], 2, "no"),
+    ("final", "QA Engineer", ["role_changed"], 4, "yes"),
+    ("screen", "Data Analyst", ["experience"], 2, "yes"),
+]
+
+
+def contact_address(number: int) -> str:
+    return f"hm{number}@acme-robotics.example.com"
+
+
+def import_declined(import_csv, runner) -> None:
+    rows = [outcome_row(candidate_name=f"Declined {i}", candidate_email=f"declined{i}@example.org", stage=stage,
+                        position=position, outcome="rejected", company_contact_email=contact_address(i),
+                        application_ref=f"D-{i}")
+            for i, (stage, position, *_rest) in enumerate(DECLINED)]
+    import_and_send(import_csv, runner, rows)
+
+
+def answer_as_contact(browser, smtp_server, number: int) -> None:
+    """Give the feedback on declined candidate ``number`` through the contact's page and form."""
+    _stage, _position, reasons, band, reconsider = DECLINED[number]
+    (message,) = [m for m in smtp_server.messages if m["To"] == contact_address(number)]
+    (form_path,) = links_in(message)  # one candidate: the e-mail links the form itself
+    form = browser.get(form_path)
+    thanks = browser.post(form_path, data={
+        "csrf_token": csrf_token(form.text), "reasons": reasons, "technical_skills": str(band),
+        "relevant_experience": "3", "communication_skills": "3", "problem_solving": "3", "reconsider": reconsider})
+    assert thanks.status_code == 200 and "Thank you" in thanks.text, thanks.text[:300]
+
+
+def response_card(page: str, heading: str) -> str:
+    match = re.search(rf"<h2>{re.escape(heading)}</h2>(.*?)</div>", page, re.S)
+    assert match, heading
+    return re.sub(r"\s+", " ", match.group(1))
+
+
+def test_response_cards_follow_the_filters(web, import_csv, runner, smtp_server, admin_client):
+    """"Candidates answered" counts the filtered applications' requests, by the month they were first sent."""
+    import_candidates(import_csv, runner)  # QA Engineer: interview 2, screen 2; Data Analyst: final 1
+    browser = web.test_client()
+    for number in range(3):  # two interviews and a screen, all QA Engineer
+        answer_candidate(browser, smtp_server, number)
+    cid, positions, month = company_id(), position_ids(), this_month()
+    url = f"/companies/{cid}/dashboard"
+
+    whole = response_card(admin_client.get(url).text, "Candidates answered")
+    assert "3 <span class=\"of\">of 5 asked" in whole and "60% response rate" in whole and "Filtered" not in whole
+    for query, answered, asked in (({"position": str(positions["QA Engineer"])}, 3, 4),
+                                   ({"position": str(positions["Data Analyst"])}, 0, 1),
+                                   ({"stage": "screen"}, 1, 2), ({"stage": "interview"}, 2, 2),
+                                   ({"stage": "screen", "position": str(positions["Data Analyst"])}, 0, 0),
+                                   ({"from": month, "to": month}, 3, 5), ({"from": "2020-01", "to": "2020-12"}, 0, 0)):
+        page = admin_client.get(url, query_string=query).text
+        card = response_card(page, "Candidates answered")
+        assert f"{answered} <span class=\"of\">of {asked} asked" in card, (query, card)
+        assert "Filtered: surveys first sent in the chosen months" in card, query
+        assert ("No survey sent under these filters" in card) == (asked == 0), query
+        given = response_card(page, "Your feedback given")
+        assert "0 <span class=\"of\">of 0 asked" in given and "filtered: requests first sent" in given, query
+    # The e-mail start is the whole company's, and says so under a filter.
+    filtered = admin_client.get(url, query_string={"stage": "screen"}).text
+    assert "of 3 (all positions, stages and months) started by choosing a score" in filtered
+
+
+def test_the_feedback_you_gave_shows_from_k_company_answers_with_labels(web, import_csv, runner, smtp_server,
+                                                                        admin_client):
+    import_declined(import_csv, runner)
+    browser = web.test_client()
+    for number in range(4):
+        answer_as_contact(browser, smtp_server, number)
+    cid, positions = company_id(), position_ids()
+    url = f"/companies/{cid}/dashboard"
+
+    below = section(admin_client.get(url).text, "The feedback you gave")
+    assert "4 answers from your team" in below and "1 more company answer needed" in below
+    assert "Technical skills below" not in below and "<table" not in below
+    assert "3 of 4" not in below
+
+    answer_as_contact(browser, smtp_server, 4)  # five QA Engineer answers: the threshold
+    page = admin_client.get(url).text
+    given = section(page, "The feedback you gave")
+    assert "about 5 declined candidates" in given
+    reasons = re.findall(r'<tr><th scope="row">([^<]+)</th><td>(\d+)</td><td>(\d+)%</td></tr>', given)
+    assert reasons == [("Technical skills below what the role needs", "3", "60"),
+                       ("Another candidate matched the requirements more closely", "2", "40"),
+                       ("The role was closed, filled internally or changed", "1", "20")]  # most chosen first
+    assert "stronger_match" not in given and "technical_skills" not in given  # labels, not codes
+    skills = re.search(r'<th scope="row">Technical skills</th>\s*<td>([^<]+)</td>((?:\s*<td>\d+</td>){4})', given)
+    assert skills.group(1) == f"{(2 + 1 + 3 + 2 + 4) / 5:.2f}"
+    assert re.findall(r"\d+", skills.group(2)) == ["1", "2", "1", "1"]  # Not shown .. Exceeded
+    assert all(label in given for label in ("Not shown", "Partly shown", "Met", "Exceeded"))
+    assert "Open to future roles:</strong> 60%" in given  # three of five said yes
+
+    # Under a filter, the section counts only that filter's answers.
+    analyst = section(admin_client.get(url, query_string={"position": str(positions["Data Analyst"])}).text,
+                      "The feedback you gave")
+    assert "0 answers from your team match these filters" in analyst and "5 more company answers needed" in analyst
+    final = section(admin_client.get(url, query_string={"stage": "final"}).text, "The feedback you gave")
+    assert "2 answers from your team match these filters" in final and "3 more company answers needed" in final
+    answer_as_contact(browser, smtp_server, 5)
+    month = this_month()
+    whole = section(admin_client.get(url, query_string={"from": month, "to": month}).text, "The feedback you gave")
+    assert "about 6 declined candidates, filtered" in whole
+    assert "Fewer than" not in whole and "Less relevant experience than the role needs" in whole
+
+
+def test_the_nps_card_sets_the_platform_nps_of_three_other_companies_against_it(web, import_csv, runner,
+                                                                               smtp_server, admin_client):
+    rows = [outcome_row(candidate_name=f"Candidate {i}", candidate_email=candidate_address(i), stage=stage,
+                        position=position, outcome="withdrew", company_contact_email="", application_ref=f"C-{i}")
+            for i, (stage, position, *_rest) in enumerate(CANDIDATES)]
+    scores = {"Other One": [10, 10, 10, 9, 0], "Other Two": [8, 8, 8, 8, 8], "Other Three": [2, 3, 9, 10, 10]}
+    for name, answers in scores.items():
+        rows += [outcome_row(candidate_email=candidate_address(i, name), company=name, outcome="withdrew",
+                             company_contact_email="", application_ref=f"{name}-{i}") for i in range(len(answers))]
+    import_and_send(import_csv, runner, rows)
+    browser = web.test_client()
+    for number in range(5):
+        answer_candidate(browser, smtp_server, number)
+    for name, answers in scores.items():
+        for i, nps in enumerate(answers[:-1] if name == "Other Three" else answers):
+            answer(browser, smtp_server, candidate_address(i, name), nps=nps, communication=4)
+    url = f"/companies/{company_id()}/dashboard"
+    card = nps_card(admin_client.get(url).text)
+    assert "+20" in card and "Platform:" not in card  # a third company is one response short
+
+    answer(browser, smtp_server, candidate_address(4, "Other Three"), nps=10, communication=4)
+    past_keeping_time(web)
+    card = nps_card(admin_client.get(url).text)
+    # promoters 4 + 0 + 3, detractors 1 + 0 + 2 of 15: (7 - 3) / 15
+    assert f"Platform: {100 * (7 - 3) / 15:+.0f} (3 companies)" in card
+    assert "promoters" in card

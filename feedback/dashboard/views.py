@@ -18,9 +18,9 @@ from ..queries.figures import snapshot as take_snapshot
 from ..queries.filters import ResponseFilter
 from ..queries.follow_up import dashboard_follow_up
 from ..query_args import month_arg
-from ..reports_text import QUESTION_LABELS
+from ..reports_text import QUESTION_LABELS, REASON_LABELS
 from ..services.audit import record
-from ..surveys.definitions import DECLINE_REASONS
+from ..surveys.definitions import BAND_KEYS, BAND_LABELS, DECLINE_REASONS
 from ..timeutil import today
 from . import bp
 
@@ -28,7 +28,8 @@ ALL_ROLES = ("admin", "recruiter", "company")
 SHORTFALL_COUNT = 3
 COMMENTS_SHOWN = 50  # a random sample on the page; the CSV export holds every comment
 DECLINE_LABELS = dict(DECLINE_REASONS)
-LABELS = {"stage_labels": STAGE_LABELS, "labels": QUESTION_LABELS, "decline_labels": DECLINE_LABELS}
+LABELS = {"stage_labels": STAGE_LABELS, "labels": QUESTION_LABELS, "decline_labels": DECLINE_LABELS,
+          "reason_labels": REASON_LABELS, "band_keys": BAND_KEYS, "band_labels": BAND_LABELS}
 # The rendered figures of one snapshot: the company, the filter, its cutoff and count, the threshold
 # and the platform benchmark shown with them (a digest) are all it depends on.
 FOLLOW_UP_KEY = "follow-up/{company_id}/{day}/{sent}/{answered}/{cutoff}/{filtered}/{sla}/{k}"
@@ -52,8 +53,9 @@ def _dashboard_data(company_id: int, args=None) -> dict:
     data = {
         "company": CompanyRef(company_id, facts.company_name), "filter": facts.filter, "k": k,
         "responses": facts.responses, "total_responses": facts.total, "enough": enough,
-        "requests": facts.requests, "positions": figures.positions(company_id),
-        "from_email": figures.started_from_email(company_id),
+        "requests": facts.requests, "company_requests": facts.company_requests,
+        "positions": figures.positions(company_id), "from_email": figures.started_from_email(company_id),
+        "contact_responses": facts.contact_responses, "facts": facts,
     }
     if enough:
         data["benchmark"] = figures.benchmark_means(company_id, k)
@@ -67,7 +69,7 @@ def _follow_up(data: dict) -> dict:
     between two answers run no GROUP BY; a cancelled batch shows within FOLLOW_UP_SECONDS.
     """
     company_id, flt, k = data["company"].id, data["filter"], data["k"]
-    contacts = data["requests"]["company"]
+    contacts = data["company_requests"]["company"]
     sla = current_app.config["FEEDBACK_SLA_DAYS"]
     key = FOLLOW_UP_KEY.format(company_id=company_id, day=today().isoformat(), sent=contacts["sent"],
                                answered=contacts["completed"], cutoff=flt.max_response_id,
@@ -131,8 +133,10 @@ def company(company_id: int):
         return render_template("dashboard/company.html", **data, **LABELS, stages=STAGES), 400
     data = _dashboard_data(company_id)
     data["follow_up"] = _follow_up(data)
+    data["given"] = figures.feedback_given(data["filter"], data["facts"], data["k"])
     if data["enough"]:
         data |= _figures(data)
+        data["platform_nps"] = figures.platform_nps(company_id, data["k"])
         data["comments"], data["comment_count"] = figures.comments(data["filter"], COMMENTS_SHOWN)
     return render_template("dashboard/company.html", **data, **LABELS, stages=STAGES)
 

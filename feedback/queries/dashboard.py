@@ -10,19 +10,25 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 from functools import cache
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
 from ..extensions import cache as shared_cache
 from ..extensions import db
 from ..models import STAGES, Answer, Company, Position, Question, Response
-from ..surveys.definitions import LIKERT_KEYS
+from ..surveys.definitions import BAND_KEYS, LIKERT_KEYS
 from ..surveys.scoring import nps_of
 from . import figures
 from .filters import ResponseFilter, Shape, answers_under, month_of, needs_responses, response_conditions
+from .reports import candidate_feedback
 
 BENCHMARK_SECONDS = 300  # the other companies' pooled means are kept this long, not versioned
 BENCHMARK_KEY = "benchmark/{company_id}/{k}"
+PLATFORM_NPS_KEY = "platform-nps/{company_id}/{k}"
+# The company contacts' figures under a filter: their responses' count and newest id stand for them.
+GIVEN_KEY = "given/{company_id}/{filter}/{count}/{last}/{k}"
+FILTER_PARAMS = frozenset({"stage", "position_id", "submitted_from", "submitted_before"})
 
 
 @dataclass
@@ -60,14 +66,34 @@ class PageFacts:
     filter: ResponseFilter  # limited to the anonymity snapshot when there is one
     responses: int  # the responses that count (the snapshot's)
     total: int  # all the responses the filter keeps
-    requests: dict  # per audience: {"sent": n, "completed": n}
+    requests: dict  # per audience: {"sent": n, "completed": n}, under the filter (filtered_requests)
+    company_requests: dict  # the same for all the company's requests, whatever the filter
+    contact_responses: int = 0  # the company contacts' responses the filter keeps
+    contact_last: int | None = None  # the id of the newest of them (a key of their figures)
 
 
 def page_facts(flt: ResponseFilter, min_responses: int) -> PageFacts:
-    """The company's name, the filter's anonymity snapshot and the company's requests, in one statement."""
+    """The company's name, the filter's anonymity snapshot, the company's requests (all and under the
+    filter) and its contacts' responses under the filter, in one statement."""
     row = db.session.execute(_facts_statement(flt.shape), flt.params() | {"k": max(min_responses, 1)}).one()
     snapshot, counted, total = figures.snapshot_of(flt, row.total, row.cutoff, min_responses)
-    return PageFacts(row.company_name, snapshot, counted, total, figures.request_counts_of(row._mapping))
+    company_requests = figures.request_counts_of(row._mapping)
+    requests = figures.request_counts_of(row._mapping, "filtered_") if flt.is_filtered else company_requests
+    return PageFacts(row.company_name, snapshot, counted, total, requests, company_requests,
+                     row.contact_responses, row.contact_last)
+
+
+def filtered_requests(shape: Shape) -> sa.Subquery:
+    """The requests that the cards "Candidates answered" and "Your feedback given" count under a
+    filter: those of the applications at the filter's position and stage, *first mailed* in its
+    months (figures.request_conditions). The month of mailing, not of answering, so that the
+    answered requests are a part of the asked ones and the rate stays a rate."""
+    return figures.requests_row(sa.bindparam("company_id"), shape, prefix="filtered_")
+
+
+def _contact_conditions(shape: Shape) -> list[sa.ColumnElement]:
+    """The company contacts' responses under the filter's position, stage and months (no snapshot)."""
+    return [Response.audience == "company", *response_conditions(shape - {"audience", "max_response_id"})]
 
 
 @cache
@@ -75,8 +101,14 @@ def _facts_statement(shape: Shape) -> sa.Select:
     total, cutoff = figures.snapshot_columns(shape)
     requests = figures.requests_row(sa.bindparam("company_id"))
     company = sa.select(Company.name).where(Company.id == sa.bindparam("company_id")).scalar_subquery()
-    return sa.select(company.label("company_name"), total.label("total"), cutoff.label("cutoff"),
-                     *requests.c).select_from(requests)
+    contacts = sa.select(sa.func.count().label("contact_responses"), sa.func.max(Response.id).label("contact_last")) \
+        .where(*_contact_conditions(shape)).subquery("contacts")
+    columns = [company.label("company_name"), total.label("total"), cutoff.label("cutoff"), *requests.c, *contacts.c]
+    statement = sa.select(*columns).select_from(requests).join(contacts, sa.true())
+    if shape & FILTER_PARAMS:
+        filtered = filtered_requests(shape)
+        statement = statement.add_columns(*filtered.c).join(filtered, sa.true())
+    return statement
 
 
 _POSITIONS = (sa.select(Position.id, Position.title).where(Position.company_id == sa.bindparam("company_id"))
@@ -158,6 +190,43 @@ def benchmark_means(company_id: int, min_responses: int) -> dict[str, float] | N
         kept = (figures.pooled_benchmark(company_id, min_responses),)
         shared_cache.set(key, kept, timeout=BENCHMARK_SECONDS)
     return kept[0]
+
+
+def platform_nps(company_id: int, min_responses: int) -> tuple[float, int] | None:
+    """(the other companies' pooled NPS, how many they are) under the benchmark's rule (three other
+    companies with ``min_responses`` each, figures.platform_nps), kept like benchmark_means()."""
+    key = PLATFORM_NPS_KEY.format(company_id=company_id, k=min_responses)
+    kept = shared_cache.get(key)
+    if kept is None:
+        kept = (figures.platform_nps(company_id, min_responses),)
+        shared_cache.set(key, kept, timeout=BENCHMARK_SECONDS)
+    return kept[0]
+
+
+def feedback_given(flt: ResponseFilter, facts: PageFacts, min_responses: int) -> dict | None:
+    """What the company's contacts said about the candidates they declined, under the filter's
+    position, stage and months: the reasons chosen, each skill's bands and the share open to future
+    roles (reports.candidate_feedback, as in `feedback report`); None under ``min_responses``.
+
+    Kept per filter, count and newest id of those responses, so that pages between two answers run
+    no GROUP BY."""
+    if facts.contact_responses < min_responses:
+        return None
+    contacts = flt.with_(audience="company", max_response_id=None)
+    key = GIVEN_KEY.format(company_id=flt.company_id, filter=urlencode(sorted(contacts.as_args().items())),
+                           count=facts.contact_responses, last=facts.contact_last, k=min_responses)
+    kept = shared_cache.get(key)
+    if kept is None:
+        def where(select: sa.Select) -> sa.Select:
+            return answers_under(contacts.shape, select)
+
+        params = contacts.params()
+        counts = figures.answer_counts(where, (), (*BAND_KEYS, "reconsider"), params=params).get((), {})
+        counts |= figures.answer_counts(where, (), ("reasons",), choices=True, params=params).get((), {})
+        kept = candidate_feedback({"all": counts}, {"all": facts.contact_responses})
+        kept["distributions"] = {key: dict(counts.get(key, {})) for key in BAND_KEYS}
+        shared_cache.set(key, kept)
+    return kept
 
 
 def with_benchmark(questions: list[QuestionFigure], benchmark: dict[str, float] | None) -> list[QuestionFigure]:

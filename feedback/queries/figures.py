@@ -15,9 +15,9 @@ from functools import cache
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Answer, AnswerTally, FeedbackRequest, Question, Response
+from ..models import Answer, AnswerTally, Application, FeedbackRequest, Question, Response
 from ..surveys.definitions import LIKERT_KEYS
-from ..surveys.scoring import mean
+from ..surveys.scoring import mean, nps_of
 from .filters import ResponseFilter, Shape, response_conditions
 
 AUDIENCES = ("candidate", "company")
@@ -27,20 +27,41 @@ Counts = dict[str, dict]  # question key -> {value: answers}
 
 # --- requests ---------------------------------------------------------------------------------
 
-def requests_row(company_id) -> sa.Subquery:
-    """One row: the company's requests mailed and answered per audience (``<audience>_sent``,
-    ``<audience>_completed``), counted on the index that covers them (ix_feedback_requests_counts)."""
+def requests_row(company_id, shape: Shape = frozenset(), prefix: str = "") -> sa.Subquery:
+    """One row: the company's requests mailed and answered per audience (``<prefix><audience>_sent``,
+    ``<prefix><audience>_completed``), counted on the index that covers them (ix_feedback_requests_counts).
+
+    With a filter's ``shape``, only the requests under request_conditions(shape) count."""
     requests = FeedbackRequest.__table__.c
-    return sa.select(*(
-        sa.func.count(column).filter(requests.audience == audience).label(f"{audience}_{name}")
+    statement = sa.select(*(
+        sa.func.count(column).filter(requests.audience == audience).label(f"{prefix}{audience}_{name}")
         for audience in AUDIENCES for name, column in (("sent", requests.first_sent_at),
                                                        ("completed", requests.answered_at))
-    )).where(requests.company_id == company_id).subquery("requests")
+    )).where(requests.company_id == company_id, *request_conditions(shape))
+    if shape & {"stage", "position_id"}:
+        statement = statement.join_from(FeedbackRequest, Application, Application.id == FeedbackRequest.application_id)
+    return statement.subquery(f"{prefix}requests")
 
 
-def request_counts_of(row: Mapping) -> dict:
+def request_conditions(shape: Shape) -> list[sa.ColumnElement]:
+    """WHERE conditions on requests (and their applications) for a response filter of this shape, run
+    with its ``params()``: the application's stage and position, and the month the request was
+    *first mailed* (not answered), so that "answered" counts answers to the requests "asked" counts."""
+    conditions = []
+    for name, column in (("stage", Application.stage), ("position_id", Application.position_id)):
+        if name in shape:
+            conditions.append(column == sa.bindparam(name, type_=column.type))
+    sent = FeedbackRequest.first_sent_at
+    if "submitted_from" in shape:
+        conditions.append(sent >= sa.bindparam("submitted_from", type_=sent.type))
+    if "submitted_before" in shape:
+        conditions.append(sent < sa.bindparam("submitted_before", type_=sent.type))
+    return conditions
+
+
+def request_counts_of(row: Mapping, prefix: str = "") -> dict:
     """{audience: {"sent": n, "completed": n}} from a row holding requests_row()'s columns."""
-    return {audience: {"sent": row[f"{audience}_sent"], "completed": row[f"{audience}_completed"]}
+    return {audience: {"sent": row[f"{prefix}{audience}_sent"], "completed": row[f"{prefix}{audience}_completed"]}
             for audience in AUDIENCES}
 
 
@@ -127,20 +148,39 @@ def most_chosen_first(values: Mapping) -> list[tuple[str, int]]:
 
 # --- the platform benchmark -------------------------------------------------------------------
 
-def pooled_benchmark(company_id: int, min_responses: int) -> dict[str, float] | None:
-    """Each Likert question's pooled mean over the other companies with ``min_responses``
-    candidate responses, from their tallies; None unless BENCHMARK_MIN_COMPANIES of them have."""
+def benchmark_companies(company_id: int, min_responses: int) -> list[int]:
+    """The other companies with ``min_responses`` candidate responses, if BENCHMARK_MIN_COMPANIES
+    of them have (else none): the companies a platform benchmark pools."""
     others = list(db.session.scalars(
         sa.select(Response.company_id)
         .where(Response.audience == "candidate", Response.company_id != company_id)
         .group_by(Response.company_id)
         .having(sa.func.count() >= min_responses)))
-    if len(others) < BENCHMARK_MIN_COMPANIES:
+    return others if len(others) >= BENCHMARK_MIN_COMPANIES else []
+
+
+def pooled_benchmark(company_id: int, min_responses: int) -> dict[str, float] | None:
+    """Each Likert question's pooled mean over the benchmark_companies(), from their tallies; None
+    without a benchmark."""
+    others = benchmark_companies(company_id, min_responses)
+    if not others:
         return None
     counts = tallied([AnswerTally.audience == "candidate", AnswerTally.company_id.in_(others),
                       Question.key.in_(LIKERT_KEYS)], ()).get((), {})
     means = {key: mean_of(values)[0] for key, values in counts.items()}
     return {key: value for key, value in means.items() if value is not None}
+
+
+def platform_nps(company_id: int, min_responses: int) -> tuple[float, int] | None:
+    """(the pooled NPS of the benchmark_companies(), how many they are), from their tallies; None
+    without a benchmark."""
+    others = benchmark_companies(company_id, min_responses)
+    if not others:
+        return None
+    counts = tallied([AnswerTally.audience == "candidate", AnswerTally.company_id.in_(others),
+                      Question.key == "nps"], ()).get((), {})
+    score = nps_of(counts.get("nps", {}))
+    return None if score is None else (score, len(others))
 
 
 # --- the anonymity snapshot -------------------------------------------------------------------
