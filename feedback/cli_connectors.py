@@ -23,23 +23,33 @@ def hook_url(kind: str, connector_id: int) -> str:
               help="The ATS whose webhook this takes (generic: the outcome events of the README).")
 @click.option("--company", "company_name", required=True, metavar="NAME", help="The one company it imports for.")
 @click.option("--secret", default=None, help="The signing secret the ATS uses (default: a new random one).")
-def connectors_create_command(kind: str, company_name: str, secret: str | None) -> None:
+@click.option("--api-key", default=None, help="lever only: the company's Lever API key, to read what its events leave out.")
+@click.option("--api-url", default=None, metavar="URL",
+              help="lever only: Lever's API base URL (default: LEVER_API_URL, https://api.lever.co/v1).")
+def connectors_create_command(kind: str, company_name: str, secret: str | None, api_key: str | None,
+                              api_url: str | None) -> None:
     """Create a connector for one company; print its URL and secret, one per line.
 
-    Give the URL and the secret to the ATS's webhook settings. Events for any other company are
+    Give the URL and the secret to the ATS's webhook settings (README, "ATS connectors": a page per
+    vendor). The secret is shown here once and stored encrypted. Events for any other company are
     refused (422).
     """
+    if kind != "lever" and (api_key or api_url):
+        raise click.UsageError("--api-key and --api-url are for --kind lever only")
+    if kind == "lever" and not api_key:
+        raise click.UsageError("a lever connector needs --api-key: Lever's events carry ids only")
     company = company_by_name(company_name)
     if company is None:
         raise click.ClickException(f"no company named {company_name!r}; import its outcomes first")
     try:
-        connector = create_connector(kind, company, secret)
+        created = create_connector(kind, company, secret, api_key=api_key, api_base_url=api_url)
     except ConnectorError as exc:
         raise click.ClickException(str(exc)) from None
+    connector = created.connector
     record("connector created", target=f"connector {connector.id}", kind=kind, company=company.name)
     db.session.commit()
     click.echo(f"url: {hook_url(kind, connector.id)}")
-    click.echo(f"secret: {connector.secret}")
+    click.echo(f"secret: {created.secret}")
 
 
 @connectors_cli.command("list")
@@ -52,7 +62,7 @@ def connectors_list_command() -> None:
         last = connector.last_event_at.isoformat(timespec="seconds") if connector.last_event_at else "no event yet"
         state = f"revoked {connector.revoked_at.date().isoformat()}" if connector.revoked_at else "live"
         click.echo(f"{connector.id}\t{connector.kind}\t{connector.company.name}\t"
-                   f"{hook_url(connector.kind, connector.id)}\tlast event: {last}\t{state}")
+                   f"{hook_url(connector.kind, connector.id)}\tlast event: {last}\tevents: {connector.event_count}\t{state}")
 
 
 @connectors_cli.command("revoke")

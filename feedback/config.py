@@ -123,6 +123,12 @@ class Config:
         if self.FEEDBACK_SLA_DAYS < 0 or self.FEEDBACK_ESCALATE_DAYS < 1:
             raise ConfigError("FEEDBACK_SLA_DAYS must be 0 or more and FEEDBACK_ESCALATE_DAYS 1 or more")
         self.WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
+        # Native ATS connectors (CONTRACT §8): where a Lever connector reads what its events leave
+        # out (a connector may name its own), and how long one read may take.
+        self.LEVER_API_URL = os.environ.get("LEVER_API_URL", "https://api.lever.co/v1").rstrip("/")
+        self.ATS_API_TIMEOUT_SECONDS = _number("ATS_API_TIMEOUT_SECONDS", 10)
+        # Outgoing webhooks: how long one delivery may take before it is retried.
+        self.OUTGOING_WEBHOOK_TIMEOUT_SECONDS = _number("OUTGOING_WEBHOOK_TIMEOUT_SECONDS", 10)
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or self.REDIS_URL
         self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", "true")

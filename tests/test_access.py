@@ -176,7 +176,7 @@ def world(web, import_csv, runner, smtp_server, make_user) -> dict:
     reviews = {company.name: db.session.scalar(sa.select(AdviceReview.id).where(AdviceReview.company_id == company.id))
                for company in (company_a, company_b)}
     assert reviews[A] and reviews[B]
-    connector_a = create_connector("generic", company_a).id
+    connector_a = create_connector("generic", company_a).connector.id
     db.session.commit()
 
     (live_a,) = [m for m in smtp_server.messages if m["To"] == "a2@example.org"]  # never answered

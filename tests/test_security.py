@@ -200,7 +200,7 @@ def build_world(web, import_csv, runner, smtp_server) -> SimpleNamespace:
     create_user(ADMIN, PASSWORD, "admin", [])
     create_user(RECRUITER, PASSWORD, "recruiter", [acme])
     create_user(COMPANY_USER, PASSWORD, "company", [acme])
-    connector_id = create_connector("generic", acme).id
+    connector_id = create_connector("generic", acme).connector.id
     db.session.commit()
     live_candidate = db.session.scalar(sa.select(Candidate.id).where(Candidate.email == LIVE))
     return SimpleNamespace(

@@ -1,10 +1,9 @@
 """Outcomes sent as JSON: the same validation and import as the CSV (services/outcomes_csv.py)."""
 from __future__ import annotations
 
-from flask import current_app
+from ..services.outcomes_json import check_items, problem_json
 
-from ..services.outcomes_csv import COLUMNS, Problem, check_records
-from ..timeutil import today
+__all__ = ["MAX_ITEMS", "check_items", "problem_json", "records_from_json"]
 
 MAX_ITEMS = 1000
 
@@ -24,32 +23,3 @@ def records_from_json(payload) -> tuple[list[dict] | None, bool, list[dict]]:
         return None, skip_invalid, [{"index": None, "field": None,
                                      "message": f"at most {MAX_ITEMS} outcomes per request"}]
     return items, skip_invalid, []
-
-
-def _record(item) -> tuple[dict[str, str] | None, list[Problem]]:
-    if not isinstance(item, dict):
-        return None, [Problem(0, "item", "must be an object")]
-    record, problems = {}, []
-    for column in COLUMNS:
-        value = item.get(column)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            problems.append(Problem(0, column, "must be a string"))
-            continue
-        record[column] = value
-    return record, problems
-
-
-def check_items(items: list):
-    """Validation results (row, problems) for JSON items, with 0-based indexes as line numbers."""
-    triples = []
-    for index, item in enumerate(items):
-        record, problems = _record(item)
-        problems = [Problem(index, p.column, p.message) for p in problems]
-        triples.append((index, None if problems else record, problems))
-    return check_records(triples, today(), unit="item", smtputf8=current_app.config["MAIL_SMTPUTF8"])
-
-
-def problem_json(problem: Problem) -> dict:
-    return {"index": problem.line, "field": problem.column, "message": problem.message}

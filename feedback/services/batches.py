@@ -1,4 +1,5 @@
-"""Managing an import batch after the import: cancelling its unsent mail, and queueing it again."""
+"""Managing imported outcomes after the import: cancelling a batch's unsent mail and queueing it again,
+and cancelling what is unsent for one application (an ATS took the rejection back)."""
 from __future__ import annotations
 
 import logging
@@ -59,3 +60,30 @@ def requeue_cancelled_mail(batch: ImportBatch) -> int:
     db.session.flush()
     log.info("import batch %s: %s cancelled e-mails queued again", batch.id, queued)
     return queued
+
+
+def cancel_for_application(company_id: int, application_ref: str) -> int | None:
+    """An ATS took a rejection back (Greenhouse's unreject, Ashby's un-archive): cancel the
+    application's queued e-mails and close its unanswered requests, so that no reminder follows.
+    Returns the e-mails cancelled, or None when the company has no such application. Flushes."""
+    application_id = db.session.scalar(sa.select(Application.id).where(
+        Application.company_id == company_id, Application.application_ref == application_ref))
+    if application_id is None:
+        return None
+    requests = sa.select(FeedbackRequest.id).where(FeedbackRequest.application_id == application_id)
+    cancelled = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == "queued", OutboxMessage.request_id.in_(requests))
+        .values(status="cancelled", last_error="taken back by the ATS")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.execute(
+        sa.update(FeedbackRequest)
+        .where(FeedbackRequest.application_id == application_id, FeedbackRequest.answered_at.is_(None),
+               FeedbackRequest.cancelled_at.is_(None))
+        .values(cancelled_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    log.info("application %s: taken back by the ATS, %s queued e-mails cancelled", application_id, cancelled)
+    return cancelled

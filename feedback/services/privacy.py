@@ -56,7 +56,18 @@ def _requests_of(application_ids: sa.Select) -> sa.Select:
 def _erase_candidates(candidate_ids: list[int], result: ErasureResult) -> None:
     if not candidate_ids:
         return
-    applications = sa.select(Application.id).where(Application.candidate_id.in_(candidate_ids))
+    _erase_applications(sa.select(Application.id).where(Application.candidate_id.in_(candidate_ids)), result)
+    result.messages_removed += db.session.execute(
+        sa.delete(OutboxMessage).where(OutboxMessage.candidate_id.in_(candidate_ids))
+        .execution_options(synchronize_session=False)).rowcount
+    result.candidates += db.session.execute(
+        sa.update(Candidate).where(Candidate.id.in_(candidate_ids)).values(name=None, email=None)
+        .execution_options(synchronize_session=False)).rowcount
+
+
+def _erase_applications(applications: sa.Select, result: ErasureResult) -> None:
+    """What identifies the candidate in these applications: free text, mail, the tie of a response
+    to its request, the candidate's name and the contact of a non-rejection."""
     requests = _requests_of(applications)
     responses = sa.select(Response.id).where(Response.request_id.in_(requests))
     free_text = sa.select(Answer.id).join(Question, Question.id == Answer.question_id).where(
@@ -66,8 +77,7 @@ def _erase_candidates(candidate_ids: list[int], result: ErasureResult) -> None:
     result.free_texts_removed += db.session.execute(
         sa.delete(Answer).where(Answer.id.in_(free_text)).execution_options(synchronize_session=False)).rowcount
     result.messages_removed += db.session.execute(
-        sa.delete(OutboxMessage).where(sa.or_(OutboxMessage.request_id.in_(requests),
-                                              OutboxMessage.candidate_id.in_(candidate_ids)))
+        sa.delete(OutboxMessage).where(OutboxMessage.request_id.in_(requests))
         .execution_options(synchronize_session=False)).rowcount
     # answered_at was set to the response's submitted_at: keep only the day, or the two would tie up again.
     for request_id, answered_at in db.session.execute(
@@ -84,13 +94,33 @@ def _erase_candidates(candidate_ids: list[int], result: ErasureResult) -> None:
         sa.update(FeedbackRequest).where(FeedbackRequest.application_id.in_(applications))
         .values(recipient_email=None).execution_options(synchronize_session=False))
     result.applications += db.session.execute(
-        sa.update(Application).where(Application.candidate_id.in_(candidate_ids))
+        sa.update(Application).where(Application.id.in_(applications))
         .values(contact_email=sa.case((Application.outcome == "rejected", ERASED_CONTACT), else_=None),
                 candidate_name=None)
         .execution_options(synchronize_session=False)).rowcount
-    result.candidates += db.session.execute(
-        sa.update(Candidate).where(Candidate.id.in_(candidate_ids)).values(name=None, email=None)
-        .execution_options(synchronize_session=False)).rowcount
+
+
+def erase_candidate_at_company(company_id: int, email: str) -> int:
+    """An ATS anonymised a candidate (Greenhouse's candidate_anonymized): erase what identifies them
+    in that company's applications only; the person's record goes too when no other company has an
+    application of theirs. Returns the applications erased. Flushes; the caller commits."""
+    try:
+        address = normalise_address(email)
+    except ValueError:
+        address = email.strip().lower()
+    candidate_id = db.session.scalar(sa.select(Candidate.id).where(Candidate.email == address)) if address else None
+    if candidate_id is None:
+        return 0
+    result = ErasureResult()
+    _erase_applications(sa.select(Application.id).where(Application.candidate_id == candidate_id,
+                                                        Application.company_id == company_id), result)
+    elsewhere = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
+        Application.candidate_id == candidate_id, Application.company_id != company_id))
+    if not elsewhere:
+        _erase_candidates([candidate_id], ErasureResult())
+    db.session.flush()
+    log.info("erasure at company %s of %s: %s", company_id, address_hash(address)[:12], result)
+    return result.applications
 
 
 def _erase_contact(address: str, result: ErasureResult) -> None:
