@@ -101,6 +101,10 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("recruiter.cancel_batch", "GET"): by_role(200, 200, 404, 403, 403, LOGIN),  # the confirmation, with the count
     ("recruiter.requeue_batch", "POST"): by_role("/recruiter/batches/{batch_a}", "/recruiter/batches/{batch_a}", 404,
                                                  403, 403, LOGIN),
+    ("recruiter.connectors", "GET"): STAFF_PAGE,
+    ("recruiter.connectors", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no company or kind chosen
+    ("recruiter.revoke_ats_connector", "POST"): by_role("/recruiter/connectors", "/recruiter/connectors", 404,
+                                                        403, 403, LOGIN),
     ("recruiter.remind_contact", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no contact named
     ("recruiter.reviews", "GET"): STAFF_PAGE,
     ("recruiter.review", "POST"): by_role("/recruiter/reviews", "/recruiter/reviews", 404, 403, 403, LOGIN),

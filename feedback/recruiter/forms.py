@@ -1,8 +1,8 @@
 """Forms of the recruiter workspace."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import AnyOf, InputRequired, Length, Regexp
+from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp
 
 REVIEW_DECISIONS = ("approve", "approve_as_written", "withhold")
 
@@ -50,3 +50,36 @@ class ApproveUnflaggedForm(FlaskForm):
     """Approve, as written, the unflagged advice the page listed: ``ids`` are the reviews shown."""
 
     ids = HiddenField(validators=[InputRequired(), Length(max=4000), Regexp(r"^\d+(,\d+)*$")])
+
+
+CONNECTOR_CHOICES = [SelectChoice(value, label) for value, label in (
+    ("greenhouse", "Greenhouse"), ("ashby", "Ashby"), ("lever", "Lever"), ("recruitee", "Recruitee"),
+    ("workable", "Workable"), ("generic", "Other (the generic outcome event)"))]
+
+
+class ConnectorForm(FlaskForm):
+    """A new ATS connector for one of the user's companies (the secret is made here and shown once)."""
+
+    company = SelectField("Company", coerce=int, validators=[InputRequired("Choose the company.")])
+    kind = SelectField("ATS", choices=CONNECTOR_CHOICES, validators=[InputRequired("Choose the ATS.")])
+    api_key = PasswordField("Lever API key (Lever only)", validators=[Optional(), Length(max=200)],
+                            description="Lever's webhooks carry ids only: the key lets us read the candidate, "
+                                        "the posting and the archive reason.")
+    api_url = StringField("Lever API base URL (Lever only, optional)", validators=[Optional(), Length(max=300)],
+                          description="Leave empty for https://api.lever.co/v1.")
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields, then what depends on the kind (Optional() ends a field's own chain when empty)."""
+        valid = super().validate(extra_validators)
+        lever = self.kind.data == "lever"
+        if lever and not self.api_key.data:
+            self.api_key.errors = [*self.api_key.errors, "A Lever connector needs the company's Lever API key."]
+        elif not lever and self.api_key.data:
+            self.api_key.errors = [*self.api_key.errors, "Only a Lever connector takes an API key."]
+        if self.api_url.data and (not lever or not self.api_url.data.startswith(("https://", "http://"))):
+            self.api_url.errors = [*self.api_url.errors, "Only a Lever connector takes an API URL, starting with https://."]
+        return valid and not self.api_key.errors and not self.api_url.errors
+
+
+class RevokeConnectorForm(FlaskForm):
+    """Revoke one connector (a button per connector)."""
