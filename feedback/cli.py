@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from .cli_connectors import connectors_cli
 from .cli_outbox import outbox_cli
+from .cli_webhooks import webhooks_cli
 from .extensions import db
 from .jobs.delivery import MailServerUnavailable, deliver_queued, queued_count
 from .mail.wording import plural
@@ -276,6 +277,7 @@ keys_cli = AppGroup("keys", help="Manage API keys.")
 feedback_cli.add_command(keys_cli)
 feedback_cli.add_command(connectors_cli)
 feedback_cli.add_command(outbox_cli)
+feedback_cli.add_command(webhooks_cli)
 
 
 @keys_cli.command("create")

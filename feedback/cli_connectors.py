@@ -5,10 +5,12 @@ import click
 from flask.cli import AppGroup
 
 from .extensions import db
+from .jobs.connector_sync import sync_pending
 from .models import CONNECTOR_KINDS
 from .queries.companies import company_by_name
 from .services.audit import record
 from .services.connectors import ConnectorError, all_connectors, create_connector, revoke_connector
+from .timeutil import utcnow
 from .tokens import public_url
 
 connectors_cli = AppGroup("connectors", help="Manage the ATS connectors: one webhook address and secret per company.")
@@ -74,3 +76,17 @@ def connectors_revoke_command(connector_id: int) -> None:
     record("connector revoked", target=f"connector {connector_id}")
     db.session.commit()
     click.echo(f"revoked connector {connector_id}")
+
+
+@connectors_cli.command("sync")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), metavar="N",
+              help="At most N events in this run.")
+def connectors_sync_command(limit: int) -> None:
+    """Complete the queued Lever events from Lever's API and import them, once; print the counts.
+
+    taken: events imported (or known, or no outcome: a hire, no longer archived); failed: events whose
+    attempt failed (tried again later with backoff, or for good after a 4xx or an invalid row; see
+    `connectors list`); left: due events beyond --limit. The worker (Celery beat) runs this every minute.
+    """
+    result = sync_pending(utcnow(), limit=limit)
+    click.echo(f"taken: {result.taken}, failed: {result.failed}, left: {result.left}")

@@ -15,7 +15,9 @@ from celery import Celery, Task, shared_task
 from flask import Flask
 
 from .extensions import db
+from .jobs.connector_sync import sync_pending
 from .jobs.delivery import MailServerUnavailable, deliver_queued
+from .jobs.webhook_delivery import deliver_due
 from .services.escalations import queue_due_escalations
 from .services.reminders import queue_due_reminders
 from .timeutil import utcnow
@@ -40,7 +42,9 @@ def celery_init_app(app: Flask) -> Celery:
         "broker_connection_retry_on_startup": True,
         "beat_schedule": {
             "send-due-mail": {"task": "feedback.tasks.send_due_mail", "schedule": 30.0},
+            "deliver-webhooks": {"task": "feedback.tasks.deliver_webhooks", "schedule": 30.0},
             "queue-due-reminders": {"task": "feedback.tasks.queue_reminders", "schedule": 3600.0},
+            "sync-connectors": {"task": "feedback.tasks.sync_connectors", "schedule": 60.0},
         },
     })
     celery_app.set_default()
@@ -59,6 +63,13 @@ def send_due_mail(limit: int = SEND_BATCH) -> dict:
     return {"sent": result.sent, "failed": result.failed, "left": result.left}
 
 
+@shared_task(name="feedback.tasks.deliver_webhooks", ignore_result=True)
+def deliver_webhooks(limit: int = SEND_BATCH) -> dict:
+    """Send up to ``limit`` due outgoing webhooks (Celery beat runs this every 30 seconds)."""
+    result = deliver_due(utcnow(), limit=limit)
+    return {"sent": result.sent, "failed": result.failed, "left": result.left}
+
+
 @shared_task(name="feedback.tasks.queue_reminders", ignore_result=True)
 def queue_reminders() -> int:
     """Queue the reminders and escalations that are due (Celery beat runs this hourly)."""
@@ -67,3 +78,10 @@ def queue_reminders() -> int:
     queue_due_escalations(now)
     db.session.commit()
     return result.queued
+
+
+@shared_task(name="feedback.tasks.sync_connectors", ignore_result=True)
+def sync_connectors(limit: int = 50) -> dict:
+    """Complete and import the queued Lever events (Celery beat runs this every minute)."""
+    result = sync_pending(utcnow(), limit=limit)
+    return {"taken": result.taken, "failed": result.failed, "left": result.left}

@@ -23,6 +23,8 @@ class VendorEvent:
     item: dict[str, str] = field(default_factory=dict)  # for "outcome": CSV columns
     application_ref: str | None = None  # for "cancel" and "outcome"
     candidate_email: str | None = None  # for "erase"
+    candidate_ref: str | None = None  # the vendor's candidate id: kept with the event, so that an
+    # anonymisation naming only that id (Greenhouse) finds the applications it brought
     detail: dict = field(default_factory=dict)  # for "enrich": what the worker needs
     note: str = ""  # why an event is ignored, for the answer and the log
 

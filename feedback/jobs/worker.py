@@ -1,4 +1,5 @@
-"""A long-running loop that sends due mail and queues reminders, until SIGTERM or SIGINT."""
+"""A long-running loop that sends due mail and webhooks, reads what ATS connectors left to read, and
+queues reminders, until SIGTERM or SIGINT."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,9 @@ from ..extensions import db
 from ..services.escalations import queue_due_escalations
 from ..services.reminders import queue_due_reminders
 from ..timeutil import utcnow
+from .connector_sync import sync_pending
 from .delivery import MailServerUnavailable, deliver_queued
+from .webhook_delivery import deliver_due
 
 log = logging.getLogger(__name__)
 
@@ -50,5 +53,18 @@ def run_worker(send_every: float, remind_every: float, echo: Callable[[str], Non
         except MailServerUnavailable as exc:
             db.session.rollback()
             echo(f"error: {exc}; retrying in {send_every:.0f} s")
+        _side_work(echo)
         stop.wait(send_every)
     echo("worker stopped")
+
+
+def _side_work(echo: Callable[[str], None]) -> None:
+    """Lever events waiting for its API, then outgoing webhooks: each commits per item and retries
+    on its own schedule, so one failing here never stops the mail."""
+    now = utcnow()
+    synced = sync_pending(now)
+    if synced.taken or synced.failed:
+        echo(f"connector events: taken: {synced.taken}, failed: {synced.failed}, left: {synced.left}")
+    hooks = deliver_due(now)
+    if hooks.sent or hooks.failed:
+        echo(f"webhooks: {hooks.line()}")

@@ -89,6 +89,7 @@ class ConnectorEvent(db.Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     application_ref: Mapped[str | None] = mapped_column(sa.String(100))
+    candidate_ref: Mapped[str | None] = mapped_column(sa.String(100))  # the vendor's candidate id
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     connector: Mapped[Connector] = relationship()

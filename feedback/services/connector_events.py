@@ -27,7 +27,7 @@ from .batches import cancel_for_application
 from .imports import import_outcomes
 from .outcomes_csv import restrict_to_companies
 from .outcomes_json import check_items, problem_json
-from .privacy import erase_candidate_at_company
+from .privacy import erase_applications_at_company, erase_candidate_at_company
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,18 @@ def take_event(connector: Connector, event: VendorEvent, now: datetime) -> Taken
     if known_event(connector, event.event_key) is not None:
         return Taken(200, {"duplicate": True})
     row = ConnectorEvent(connector_id=connector.id, event_key=event.event_key[:128], action=event.action,
-                         status="taken", application_ref=event.application_ref, received_at=now)
+                         status="taken", application_ref=_short(event.application_ref),
+                         candidate_ref=_short(event.candidate_ref) if event.action == "outcome" else None,
+                         received_at=now)
     if event.action == "outcome":
         taken = import_outcome(connector, event.item, row)
     elif event.action == "cancel":
         cancelled = cancel_for_application(connector.company_id, event.application_ref or "")
-        taken = Taken(200, {"cancelled": cancelled or 0, "known": cancelled is not None})
+        if cancelled is None:  # an application we never imported (a move the vendor cannot tell apart)
+            return Taken(200, {"ignored": "no such application"})
+        taken = Taken(200, {"cancelled": cancelled, "known": True})
     elif event.action == "erase":
-        erased = erase_candidate_at_company(connector.company_id, event.candidate_email or "")
+        erased = _erase(connector, event)
         record("erase", target=f"connector {connector.id}", source="ats", applications=erased)
         taken = Taken(200, {"erased_applications": erased})
     elif event.action == "enrich":
@@ -91,3 +95,24 @@ def import_outcome(connector: Connector, item: dict, row: ConnectorEvent) -> Tak
     row.status = "taken" if created else "known"
     return Taken(201 if created else 200, {"created": created, "requests_queued": summary.requests_queued,
                                            "already_known": not created})
+
+
+def _short(value: str | None) -> str | None:
+    return value[:100] if value else None
+
+
+def _erase(connector: Connector, event: VendorEvent) -> int:
+    """The vendor anonymised a candidate: erase them at the connector's company, by address when the
+    event names one, else by the vendor's candidate id kept with the outcomes this connector took
+    (then that id is dropped too). Returns the applications erased."""
+    erased = erase_candidate_at_company(connector.company_id, event.candidate_email) if event.candidate_email else 0
+    if event.candidate_ref:
+        taken = sa.select(ConnectorEvent.application_ref).where(
+            ConnectorEvent.connector_id == connector.id, ConnectorEvent.candidate_ref == event.candidate_ref[:100],
+            ConnectorEvent.application_ref.is_not(None))
+        if not erased:
+            erased = erase_applications_at_company(connector.company_id, list(db.session.scalars(taken)))
+        db.session.execute(sa.update(ConnectorEvent).where(
+            ConnectorEvent.connector_id == connector.id, ConnectorEvent.candidate_ref == event.candidate_ref[:100])
+            .values(candidate_ref=None).execution_options(synchronize_session=False))
+    return erased

@@ -13,6 +13,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import Application, FeedbackRequest, OutboxMessage, User, recruiter_companies
 from ..workdays import latest_decision_at
+from .outgoing_webhooks import queue_overdue_events
 from .suppressions import suppressed_addresses
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def queue_due_escalations(now: datetime) -> EscalationResult:
                            "status": "queued", "next_attempt_at": when, "created_at": now})
     if queued:
         db.session.execute(sa.insert(OutboxMessage), queued)
+        queue_overdue_events({row["request_id"] for row in queued}, now)
     result.recipients = len(due)
     log.info("escalations: %s requests to %s recipients", result.requests, result.recipients)
     return result

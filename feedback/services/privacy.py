@@ -100,6 +100,16 @@ def _erase_applications(applications: sa.Select, result: ErasureResult) -> None:
         .execution_options(synchronize_session=False)).rowcount
 
 
+def erase_applications_at_company(company_id: int, application_refs: list[str]) -> int:
+    """Erase the candidates of these applications (by ``application_ref``) at this company only, as
+    erase_candidate_at_company does. Returns the applications erased. Flushes."""
+    if not application_refs:
+        return 0
+    candidate_ids = set(db.session.scalars(sa.select(Application.candidate_id).where(
+        Application.company_id == company_id, Application.application_ref.in_(application_refs))))
+    return sum(_erase_at_company(company_id, candidate_id) for candidate_id in sorted(candidate_ids))
+
+
 def erase_candidate_at_company(company_id: int, email: str) -> int:
     """An ATS anonymised a candidate (Greenhouse's candidate_anonymized): erase what identifies them
     in that company's applications only; the person's record goes too when no other company has an
@@ -111,6 +121,10 @@ def erase_candidate_at_company(company_id: int, email: str) -> int:
     candidate_id = db.session.scalar(sa.select(Candidate.id).where(Candidate.email == address)) if address else None
     if candidate_id is None:
         return 0
+    return _erase_at_company(company_id, candidate_id)
+
+
+def _erase_at_company(company_id: int, candidate_id: int) -> int:
     result = ErasureResult()
     _erase_applications(sa.select(Application.id).where(Application.candidate_id == candidate_id,
                                                         Application.company_id == company_id), result)
@@ -119,7 +133,7 @@ def erase_candidate_at_company(company_id: int, email: str) -> int:
     if not elsewhere:
         _erase_candidates([candidate_id], ErasureResult())
     db.session.flush()
-    log.info("erasure at company %s of %s: %s", company_id, address_hash(address)[:12], result)
+    log.info("erasure at company %s of candidate %s: %s", company_id, candidate_id, result)
     return result.applications
 
 

@@ -14,6 +14,7 @@ from ..timeutil import utcnow
 from ..workdays import working_days_between
 from .moderation import queue_advice_for_review
 from .notices import announce_feedback, holds_releasable_feedback
+from .outgoing_webhooks import iso, queue_event
 from .suppressions import is_suppressed
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ def submit_response(request_id: int, answers: list[dict], now: datetime | None =
                   "stage": response.stage}
         connection.execute(_STORE_ANSWERS, [{**answer, **shared} for answer in answers])
     connection.execute(_CANCEL_REMINDERS, {"answered_request": request_id})
+    queue_event(response.company_id, "response.created", {  # ids only: no name, address, score or text
+        "response_id": response.id, "company_id": response.company_id, "audience": response.audience,
+        "stage": response.stage, "submitted_at": iso(moment["now"])}, moment["now"])
     if response.audience == "company":
         connection.execute(_RECORD_SPEED, {"answered_request": request_id,
                                            "days": working_days_between(_decided_on(connection, request_id),

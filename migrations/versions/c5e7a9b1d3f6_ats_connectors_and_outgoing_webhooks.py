@@ -51,6 +51,7 @@ def upgrade():
         sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('last_error', sa.String(length=500), nullable=True),
         sa.Column('application_ref', sa.String(length=100), nullable=True),
+        sa.Column('candidate_ref', sa.String(length=100), nullable=True),
         sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['connector_id'], ['connectors.id'],
                                 name=op.f('fk_connector_events_connector_id_connectors'), ondelete='CASCADE'),
