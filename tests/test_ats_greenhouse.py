@@ -155,6 +155,25 @@ def test_the_same_delivery_again_creates_nothing(client, hook):
     assert stored() == before
 
 
+def test_a_retry_with_a_very_long_event_id_is_still_a_retry(client, hook):
+    """An event id longer than the stored key (found by schemathesis: the retry used to meet the
+    unique index twice and answer 409) is kept hashed, so its retry is found."""
+    long_id = "e" * 130
+    assert deliver(client, hook, rejection(), event_id=long_id).status_code == 201
+    again = deliver(client, hook, rejection(), event_id=long_id)
+    assert (again.status_code, again.get_json()) == (200, {"duplicate": True})
+
+
+def test_an_unreject_naming_an_id_with_a_nul_is_ignored_not_an_error(client, hook):
+    """PostgreSQL takes no NUL in text: such an id names nothing an import stored."""
+    assert deliver(client, hook, rejection(), event_id="gh-evt-1").status_code == 201
+    body = rejection(action="unreject_candidate")
+    body["payload"]["application"]["id"] = "265293\x00"  # sent as \u0000 in the JSON
+    answer = deliver(client, hook, body, event_id="gh-evt-nul")
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json() == {"ignored": "no such application"}
+
+
 def test_a_retry_without_the_event_id_header_is_known_by_its_body(client, hook):
     assert deliver(client, hook, rejection(), event_id=None).status_code == 201
     before = stored()

@@ -8,6 +8,11 @@ rejected, auth not ignored, …). In the keyed runs a middleware signs the webho
 the app's WEBHOOK_SECRET, so its 201/200/409/422 answers are exercised too; in the run without a
 key they go unsigned (401).
 
+The connectors' hooks (POST /hooks/<kind>/{connector_id}, no key) are exercised twice, each case
+sent to the world's connector of that kind whatever id was generated (an id the router does not
+take stays a 404): signed, the middleware playing each ATS (its signature over the exact bytes
+forwarded), and unsigned (401).
+
 The cases come from the document as built at import time (schemathesis parametrizes while
 collecting; its lazy ``from_fixture`` loader does not run under pytest 9). They are sent to an app
 on the test database, which must serve exactly that document, with two companies, sent e-mails and
@@ -30,18 +35,22 @@ import schemathesis
 from conftest import csrf_token, links_in, outcome_row
 from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from feedback import config as feedback_config
 from feedback import create_app
 from feedback.api.openapi import openapi_document
 from feedback.extensions import db
+from feedback.models import CONNECTOR_KINDS
 
 SECRET = "openapi-test-webhook-secret"
+CONNECTOR_SECRET = "openapi-test-connector-secret"
 A, B = "Acme Robotics", "Borealis Logistics"
 WEBHOOK = "/api/v1/webhooks/outcome"
+HOOK = re.compile(r"/hooks/([a-z]+)/([^/]*)")
 MAX_EXAMPLES = 30
+HOOK_MAX_EXAMPLES = 20  # per hook operation: six alike operations, the coverage phase adds its own cases
 USERS = {
     "admin": ("admin@feedback.example", "admin", ()),
     "recruiter": ("recruiter.a@feedback.example", "recruiter", (A,)),
@@ -67,43 +76,92 @@ def _document() -> dict:
 
 DOCUMENT = _document()
 schema = schemathesis.openapi.from_dict(DOCUMENT)
+api_schema = schema.exclude(path_regex="^/hooks/")
+hooks_schema = schema.include(path_regex="^/hooks/")
 
 
 # --- the app under test -----------------------------------------------------------------------
 
 class Signer:
-    """WSGI middleware playing the ATS: signs webhook deliveries that carry both signature headers.
+    """WSGI middleware playing the ATS: signs the deliveries that carry their signature.
 
     The case goes out exactly as schemathesis generated it (so every check applies to it); only the
-    two header values are replaced by a fresh timestamp and the HMAC of the body. A delivery
-    without them, and every case whose point is an invalid header, stays unsigned.
+    signature is replaced: the operator's webhook and a generic connector get a fresh timestamp and
+    the HMAC of the body, a vendor's hook the vendor's header over the exact bytes forwarded, and
+    Lever (which signs inside the body, only ``token`` + ``triggeredAt``) a ``signature`` field
+    made from the two (the body serialised again). A delivery without its signature, and every
+    case whose point is an invalid header, stays unsigned. With ``route`` on, a hook's connector
+    id, whatever the generated integer, becomes the world's connector of that kind.
     """
 
-    def __init__(self, wsgi_app) -> None:
+    def __init__(self, wsgi_app, connectors: dict[str, int]) -> None:
         self.wsgi_app = wsgi_app
-        self.enabled = False
+        self.connectors = connectors
+        self.enabled = False  # sign
+        self.route = False  # send a hook to the world's connector
 
     def __call__(self, environ, start_response):
-        if self.enabled and environ.get("PATH_INFO") == WEBHOOK and "HTTP_X_FEEDBACK_TIMESTAMP" in environ \
-                and "HTTP_X_FEEDBACK_SIGNATURE" in environ:
+        path = environ.get("PATH_INFO", "")
+        hook = HOOK.fullmatch(path)
+        kind = hook and hook.group(1)
+        if self.route and hook and kind in self.connectors and routable(hook.group(2)) and int(hook.group(2)) > 0:
+            environ["PATH_INFO"] = f"/hooks/{kind}/{self.connectors[kind]}"
+        if self.enabled and (path == WEBHOOK or kind in self.connectors):
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            body = self.sign(environ, WEBHOOK if path == WEBHOOK else kind, body)
             environ["wsgi.input"] = io.BytesIO(body)
-            timestamp = str(int(time.time()))
-            environ["HTTP_X_FEEDBACK_TIMESTAMP"] = timestamp
-            environ["HTTP_X_FEEDBACK_SIGNATURE"] = sign(body, timestamp)
+            environ["CONTENT_LENGTH"] = str(len(body))
         return self.wsgi_app(environ, start_response)
+
+    @staticmethod
+    def sign(environ, kind: str, body: bytes) -> bytes:
+        """Put the signature ``kind`` takes on a delivery that carries one; returns the body to forward."""
+        if kind in (WEBHOOK, "generic"):
+            if "HTTP_X_FEEDBACK_TIMESTAMP" in environ and "HTTP_X_FEEDBACK_SIGNATURE" in environ:
+                timestamp = str(int(time.time()))
+                environ["HTTP_X_FEEDBACK_TIMESTAMP"] = timestamp
+                environ["HTTP_X_FEEDBACK_SIGNATURE"] = sign(body, timestamp,
+                                                            SECRET if kind == WEBHOOK else CONNECTOR_SECRET)
+        elif kind == "lever":
+            return lever_signed(body)
+        elif VENDOR_HEADERS[kind] in environ:
+            digest = hmac.new(CONNECTOR_SECRET.encode(), body, hashlib.sha256).hexdigest()
+            environ[VENDOR_HEADERS[kind]] = VENDOR_PREFIXES.get(kind, "") + digest
+        return body
+
+
+# The header each vendor signs in (as the WSGI environ names it), and what precedes the hex digest.
+VENDOR_HEADERS = {"greenhouse": "HTTP_SIGNATURE", "ashby": "HTTP_ASHBY_SIGNATURE",
+                  "recruitee": "HTTP_X_RECRUITEE_SIGNATURE", "workable": "HTTP_X_WORKABLE_SIGNATURE"}
+VENDOR_PREFIXES = {"greenhouse": "sha256 ", "ashby": "sha256="}
+
+
+def lever_signed(body: bytes) -> bytes:
+    """The body with ``signature`` = hex HMAC-SHA256 of ``token + triggeredAt``, when it has the three."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(event, dict) or "signature" not in event:
+        return body
+    token, triggered = event.get("token"), event.get("triggeredAt")
+    if not isinstance(token, str) or isinstance(triggered, bool) or not isinstance(triggered, (int, str)):
+        return body
+    event["signature"] = hmac.new(CONNECTOR_SECRET.encode(), f"{token}{triggered}".encode(), hashlib.sha256).hexdigest()
+    return json.dumps(event).encode()
 
 
 class World:
-    def __init__(self, web, keys: dict[str, str]) -> None:
+    def __init__(self, web, keys: dict[str, str], connectors: dict[str, int]) -> None:
         self.web = web
         self.keys = keys
-        self.signer = web.wsgi_app = Signer(web.wsgi_app)
+        self.signer = web.wsgi_app = Signer(web.wsgi_app, connectors)
 
 
 @pytest.fixture
 def world(app, make_app, runner, import_csv, smtp_server, make_user) -> World:
-    """Two companies with requests in every state worth listing, answers for a report, a key per role."""
+    """Two companies with requests in every state worth listing, answers for a report, a key per role,
+    a connector of each kind for A."""
     rows = [outcome_row(candidate_name=f"Candidate {i}", candidate_email=f"cand{i}@example.org",
                         application_ref=f"A-{i}", stage=("interview", "screen")[i % 2]) for i in range(5)]
     rows += [outcome_row(company=B, company_contact_email="hiring@borealis.example.com",
@@ -129,13 +187,21 @@ def world(app, make_app, runner, import_csv, smtp_server, make_user) -> World:
         created = runner.invoke(args=["feedback", "keys", "create", email])
         assert created.exit_code == 0, created.output
         keys[role] = created.stdout.strip()
+    connectors = {}
+    for kind in CONNECTOR_KINDS:
+        lever = ["--api-key", "k"] if kind == "lever" else []
+        created = runner.invoke(args=["feedback", "connectors", "create", "--kind", kind, "--company", A,
+                                      "--secret", CONNECTOR_SECRET, *lever])
+        assert created.exit_code == 0, created.output
+        (url,) = [line for line in created.stdout.splitlines() if line.startswith("url: ")]
+        connectors[kind] = int(url.rsplit("/", 1)[1])
     served = web.test_client().get("/api/v1/openapi.json")
     assert served.status_code == 200 and served.get_json() == DOCUMENT  # the document the cases come from
-    return World(web, keys)
+    return World(web, keys, connectors)
 
 
-def sign(body: bytes, timestamp: str) -> str:
-    return "sha256=" + hmac.new(SECRET.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+def sign(body: bytes, timestamp: str, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 def headers_are_negative(case) -> bool:
@@ -145,29 +211,48 @@ def headers_are_negative(case) -> bool:
     return component is not None and component.mode.is_negative
 
 
-def run_case(run: str, case, world: World, key: str | None):
-    """Send the case (with the key; webhook deliveries signed in the keyed runs) and validate it."""
+def run_case(run: str, case, world: World, key: str | None, signed: bool | None = None):
+    """Send the case (with the key; deliveries signed in the keyed runs, or as ``signed`` says) and validate it."""
     label = case.operation.label
     OPERATIONS.add(label)
     CASES[run][label] += 1
+    signed = key is not None if signed is None else signed
     # A case whose point is a missing or broken header (Authorization among them) goes as generated.
     headers = {"Authorization": f"Bearer {key}"} if key and not headers_are_negative(case) else {}
-    world.signer.enabled = key is not None and not headers_are_negative(case)
+    world.signer.enabled = signed and not headers_are_negative(case)
+    world.signer.route = case.operation.path.startswith("/hooks/")
     excluded = []
     if case.operation.method.upper() == "POST":
         # The imports judge what no schema can say (a decision date not in the future, an address
         # email-validator takes, a recruiter's own companies, no repeats within one request): a
         # schema-valid outcome may get the declared 422. Every other check still applies.
         excluded.append(positive_data_acceptance)
+    if case.operation.path.startswith("/hooks/") and "/generic/" not in case.operation.path:
+        # A vendor's event is read leniently (CONTRACT §8): one of another type, or a field the
+        # document types otherwise, is answered 200 "ignored" rather than refused, so that the
+        # vendor does not retry it for hours. The document describes what the vendor sends.
+        excluded.append(negative_data_rejection)
     try:
         case.operation.schema.app = world.web  # for the checks' own probes (e.g. ignored_auth) too
         response = case.call_and_validate(app=world.web, headers=headers, excluded_checks=excluded)
     except Exception:
         FAILURES[run][label] += 1
         raise
-    STATUSES[run][label][response.status_code] += 1
+    STATUSES[run][label][answer_kind(case, response)] += 1
     assert response.status_code < 500
     return response
+
+
+def answer_kind(case, response) -> str:
+    """The status, and for a hook's 2xx what it answered (``200 ignored``, ``201 created``, …)."""
+    code = response.status_code
+    hook = case.operation.path.startswith("/hooks/") and case.method.upper() == "POST"  # not OPTIONS
+    body = response.json() if hook and 200 <= code < 300 else None
+    if not isinstance(body, dict):
+        return str(code)
+    if "already_known" in body:
+        return f"{code} {'known' if body['already_known'] else 'created'}"
+    return f"{code} {next(iter(body), '')}"
 
 
 BOUNDED = settings(max_examples=MAX_EXAMPLES, deadline=None,
@@ -175,25 +260,25 @@ BOUNDED = settings(max_examples=MAX_EXAMPLES, deadline=None,
                                           HealthCheck.filter_too_much, HealthCheck.data_too_large])
 
 
-@schema.parametrize()
+@api_schema.parametrize()
 @BOUNDED
 def test_every_operation_with_an_admin_key(case, world):
     run_case("admin key", case, world, world.keys["admin"])
 
 
-@schema.parametrize()
+@api_schema.parametrize()
 @BOUNDED
 def test_every_operation_with_a_recruiter_key(case, world):
     run_case("recruiter key", case, world, world.keys["recruiter"])
 
 
-@schema.parametrize()
+@api_schema.parametrize()
 @BOUNDED
 def test_every_operation_with_a_company_key(case, world):
     run_case("company key", case, world, world.keys["company"])
 
 
-@schema.parametrize()
+@api_schema.parametrize()
 @BOUNDED
 def test_every_operation_without_a_key(case, world):
     response = run_case("no key", case, world, None)
@@ -209,8 +294,30 @@ def test_every_operation_without_a_key(case, world):
             assert "\x00" in repr(case.query) + repr(case.path_parameters) or "\\x" in repr(case.query), case
 
 
+HOOK_BOUNDED = settings(BOUNDED, max_examples=HOOK_MAX_EXAMPLES)
+
+
+@hooks_schema.parametrize()
+@HOOK_BOUNDED
+def test_every_connector_hook_signed_as_its_ats_signs(case, world):
+    run_case("hooks, signed", case, world, None, signed=True)
+
+
+@hooks_schema.parametrize()
+@HOOK_BOUNDED
+def test_every_connector_hook_unsigned(case, world):
+    response = run_case("hooks, unsigned", case, world, None, signed=False)
+    if case.method.upper() != case.operation.method.upper():  # schemathesis probing other methods
+        assert response.status_code in (200, 405), response.status_code  # 200: OPTIONS
+    elif response.status_code == 404:  # an id the router does not take, or 0 (the others go to the connector)
+        connector_id = case.path_parameters["connector_id"]
+        assert not routable(connector_id) or int(str(connector_id)) == 0, case.path_parameters
+    else:
+        assert response.status_code in (401, 413), response.status_code
+
+
 def routable(company_id) -> bool:
-    """Whether the router takes this company id (an int route with max=2**31-1)."""
+    """Whether the router takes this company (or connector) id (an int route with max=2**31-1)."""
     text = str(company_id)
     return text.isascii() and text.isdigit() and int(text) <= 2**31 - 1
 
@@ -252,9 +359,15 @@ def test_every_api_route_is_in_the_document_and_nothing_else(app, client):
     documented = {(path, method) for path, item in document["paths"].items() for method in item
                   if method in ("get", "post", "put", "patch", "delete")}
     routes = api_rules(app)
-    assert routes - {("/api/v1/openapi.json", "get")} == documented
+    assert routes - {("/api/v1/openapi.json", "get")} == {(path, method) for path, method in documented
+                                                         if path.startswith("/api/")}
     assert ("/api/v1/openapi.json", "get") in routes
-    assert len(documented) == 5
+    # The connectors' one route, /hooks/<kind>/<id>: a path per kind a connector can be made of.
+    (hook,) = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/hooks/")]
+    assert hook.methods - {"HEAD", "OPTIONS"} == {"POST"}
+    assert {(path, method) for path, method in documented if path.startswith("/hooks/")} == {
+        (f"/hooks/{kind}/{{connector_id}}", "post") for kind in CONNECTOR_KINDS}
+    assert len(documented) == 5 + len(CONNECTOR_KINDS)
     # Each operation has an id, and its path parameters are declared.
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -279,6 +392,13 @@ def test_the_document_is_valid_openapi_31(app, client):
     # Security: the bearer scheme applies everywhere but to the signed webhook.
     assert document["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
     assert document["paths"][WEBHOOK]["post"]["security"] == []
+    for kind in CONNECTOR_KINDS:  # and the connectors' hooks, each signed as its ATS signs
+        operation = document["paths"][f"/hooks/{kind}/{{connector_id}}"]["post"]
+        assert operation["security"] == []
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header" and p["required"]}
+        assert headers == {"greenhouse": {"Signature"}, "ashby": {"Ashby-Signature"}, "lever": set(),
+                           "recruitee": {"X-Recruitee-Signature"}, "workable": {"X-Workable-Signature"},
+                           "generic": {"X-Feedback-Timestamp", "X-Feedback-Signature"}}[kind]
     # Every error status the API answers is described, with the JSON error schema.
     for path, item in document["paths"].items():
         for method, operation in item.items():

@@ -100,13 +100,15 @@ def openapi_document() -> dict:
         "decline_reasons": {"type": ["object", "null"], "additionalProperties": {"type": "integer"}},
         "by_stage": {"type": "object", "additionalProperties": _group_schema()},
     }
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "feedback API",
             "version": "1.0.0",
             "description": "Send hiring outcomes, follow feedback requests, read company reports. "
-                           "Authenticate with `Authorization: Bearer <key>` (`flask --app wsgi feedback keys create EMAIL`).",
+                           "Authenticate with `Authorization: Bearer <key>` (`flask --app wsgi feedback keys create EMAIL`). "
+                           "An ATS connector (`feedback connectors create`) posts to /hooks/<kind>/<id> instead, "
+                           "signed as that ATS signs, without a key.",
         },
         "servers": [{"url": current_app.config["PUBLIC_BASE_URL"]}],
         "security": [{"bearerAuth": []}],
@@ -265,4 +267,9 @@ def openapi_document() -> dict:
             },
         },
     }
+    from .openapi_hooks import hook_paths, hook_schemas  # here: it builds on this module's parts
 
+    document["paths"].update(hook_paths())
+    schemas = document["components"]["schemas"]
+    schemas.update(hook_schemas(schemas["OutcomeEvent"], schemas["AtsApplication"]))
+    return document

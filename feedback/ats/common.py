@@ -28,6 +28,20 @@ class VendorEvent:
     detail: dict = field(default_factory=dict)  # for "enrich": what the worker needs
     note: str = ""  # why an event is ignored, for the answer and the log
 
+    def __post_init__(self) -> None:
+        # What the intake looks up and stores must be storable: the index keeps KEY_LENGTH characters
+        # of a key, and PostgreSQL takes no NUL in text. Such a key (an odd vendor id) is hashed, so
+        # that its retry is found and two of them never meet in a shared prefix; an id or address
+        # with a NUL names nothing an import stored (imports refuse control characters): left out.
+        if len(self.event_key) > KEY_LENGTH or "\x00" in self.event_key:
+            self.event_key = "sha256:" + hashlib.sha256(self.event_key.encode("utf-8", "surrogatepass")).hexdigest()
+        for name in ("application_ref", "candidate_email", "candidate_ref"):
+            if "\x00" in (getattr(self, name) or ""):
+                setattr(self, name, None)
+
+
+KEY_LENGTH = 128  # ConnectorEvent.event_key
+
 
 def hmac_hex(secret: str, data: bytes) -> str:
     return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
