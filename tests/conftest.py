@@ -39,14 +39,16 @@ HEADER = ["candidate_name", "candidate_email", "company", "company_contact_email
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "postgresql_only: needs PostgreSQL (SKIP LOCKED); deselected on SQLite runs")
+    config.addinivalue_line("markers", "no_database: never opens a database (a subprocess with an empty "
+                                       "environment); run once, in the SQLite run, deselected on PostgreSQL runs")
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """On a SQLite run, leave out (deselect, not skip) what only PostgreSQL can do; the PG run covers it."""
-    if feedback_config.test_database_url() is not None:
-        return
-    selected = [item for item in items if item.get_closest_marker("postgresql_only") is None]
-    deselected = [item for item in items if item.get_closest_marker("postgresql_only") is not None]
+    """Leave out (deselect, not skip) what the other run covers: on SQLite what only PostgreSQL can do;
+    on PostgreSQL what never opens a database, so it is not run twice."""
+    marker = "no_database" if feedback_config.test_database_url() is not None else "postgresql_only"
+    selected = [item for item in items if item.get_closest_marker(marker) is None]
+    deselected = [item for item in items if item.get_closest_marker(marker) is not None]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected

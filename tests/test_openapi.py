@@ -50,7 +50,7 @@ A, B = "Acme Robotics", "Borealis Logistics"
 WEBHOOK = "/api/v1/webhooks/outcome"
 HOOK = re.compile(r"/hooks/([a-z]+)/([^/]*)")
 MAX_EXAMPLES = 30
-HOOK_MAX_EXAMPLES = 20  # per hook operation: six alike operations, the coverage phase adds its own cases
+HOOK_MAX_EXAMPLES = 10  # per hook operation: six alike operations, the coverage phase adds its own cases
 USERS = {
     "admin": ("admin@feedback.example", "admin", ()),
     "recruiter": ("recruiter.a@feedback.example", "recruiter", (A,)),

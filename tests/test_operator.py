@@ -80,6 +80,7 @@ def test_the_commands_include_outbox_and_connectors():
     assert {("feedback", "outbox", "retry"), ("feedback", "connectors", "list"), ("feedback", "users", "create")} <= set(PATHS)
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize("path", [(), *PATHS, ("db",), ("db", "upgrade")], ids=lambda path: " ".join(path) or "flask")
 def test_every_help_works_in_an_empty_environment(path):
     result = bare_flask(*path, "--help")
@@ -91,6 +92,7 @@ def test_every_help_works_in_an_empty_environment(path):
             assert f"  {name}" in result.stdout
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize("path", [("feedback", "send"), ("feedback", "outbox", "retry"), ("feedback", "connectors", "list"),
                                   ("db", "upgrade"), ("run",)], ids=" ".join)
 def test_a_command_without_configuration_is_refused_in_one_line(path):
