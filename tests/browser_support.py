@@ -4,6 +4,7 @@ The fixtures (``live``, ``chromium``, ``database_name``) are in conftest.py.
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -22,6 +23,14 @@ AXE = ROOT / "tests" / "vendor" / "axe.min.js"
 AXE_VERSION = re.search(r"axe v([\d.]+)", AXE.read_text(encoding="utf-8")[:200]).group(1)
 ARTIFACTS = ROOT / "artifacts"
 BLOCKING_IMPACTS = ("serious", "critical")
+
+def proof_dir() -> Path:
+    """Where the issue's proof pictures go: artifacts/proof/ in a test run (nothing in the work tree
+    changes), PROOF_DIR when set (`PROOF_DIR=docs/proof-19 …pytest tests/test_browser_upload.py`)."""
+    path = Path(os.environ.get("PROOF_DIR") or ARTIFACTS / "proof")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

@@ -1,15 +1,16 @@
 """The company dashboard in Chromium, on a laptop (1366x900) and a phone (390x844): no sideways
 scrolling, the filter's inputs on one line on the laptop, a reversed month range explained, and no
-axe violation. Pictures go to docs/proof-19/dashboard-desktop.png and dashboard-phone.png, and the
-first rows of the figures XLSX, as openpyxl reads them, to docs/proof-19/export-rows.txt.
+axe violation. Pictures, dashboard-desktop.png and dashboard-phone.png, go to artifacts/proof/
+(PROOF_DIR=docs/proof-19 writes the committed copies), and the
+first rows of the figures XLSX, as openpyxl reads them, to export-rows.txt beside them.
 """
 from __future__ import annotations
 
 import io
 
 import pytest
-from browser_support import PHONE, run_axe, sign_in, signed_in_client
-from conftest import ADMIN, ROOT
+from browser_support import PHONE, proof_dir, run_axe, sign_in, signed_in_client
+from conftest import ADMIN
 from openpyxl import load_workbook
 from playwright import sync_api
 from test_dashboard import (
@@ -22,7 +23,6 @@ from test_dashboard import (
 
 expect = sync_api.expect
 LAPTOP = {"viewport": {"width": 1366, "height": 900}}
-PROOF = ROOT / "docs" / "proof-19"
 VIEWPORTS = {"desktop": LAPTOP, "phone": PHONE}
 
 
@@ -60,8 +60,7 @@ def test_dashboard_fits_aligns_explains_a_reversed_range_and_passes_axe(live, ch
             assert len({round(box["y"]) for box in boxes}) == 1, boxes
             assert len({round(box["y"] + box["height"]) for box in boxes}) == 1, boxes
         assert all(box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORTS[name]["viewport"]["width"] for box in boxes)
-        PROOF.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(PROOF / f"dashboard-{name}.png"), full_page=True)
+        page.screenshot(path=str(proof_dir() / f"dashboard-{name}.png"), full_page=True)
         found = run_axe(page)
         assert found["violations"] == [], found["violations"]
 
@@ -84,5 +83,4 @@ def test_figures_xlsx_rows_as_a_spreadsheet_reads_them(live, dashboard):
     rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))[:10]
     assert rows[0] == ("breakdown", "group", "measure", "n", "value", "benchmark", "status")
     assert rows[2][:5] == ("overall", "all", "nps", 5, 20)
-    PROOF.mkdir(parents=True, exist_ok=True)
-    (PROOF / "export-rows.txt").write_text("".join(f"{row!r}\n" for row in rows), encoding="utf-8")
+    (proof_dir() / "export-rows.txt").write_text("".join(f"{row!r}\n" for row in rows), encoding="utf-8")

@@ -1,18 +1,17 @@
 """The advice review page in Chromium: a recruiter sees the queue, approves one item with its own
 button, approves the rest of the unflagged advice in bulk, and the page has no axe violation.
 
-A picture of the queue before any decision goes to docs/proof-19/review.png (1366x900).
+A picture of the queue before any decision, review.png (1366x900), goes to artifacts/proof/
+(PROOF_DIR=docs/proof-19 writes the committed copy).
 """
 from __future__ import annotations
 
-from browser_support import BLOCKING_IMPACTS, run_axe, sign_in
-from conftest import ROOT
+from browser_support import BLOCKING_IMPACTS, proof_dir, run_axe, sign_in
 from playwright import sync_api
 from test_review_journey import ADVICE, FLAGGED, RECRUITER, make_queue, status
 
 expect = sync_api.expect
 LAPTOP = {"viewport": {"width": 1366, "height": 900}}
-PROOF = ROOT / "docs" / "proof-19"
 
 
 def test_recruiter_reviews_one_item_then_the_rest_in_bulk(live, chromium, import_csv, runner, smtp_server,
@@ -30,8 +29,7 @@ def test_recruiter_reviews_one_item_then_the_rest_in_bulk(live, chromium, import
         heights = [box["height"] for box in (items.nth(i).bounding_box() for i in range(3))]
         assert max(heights) < 520, heights
         expect(page.get_by_text("Check before approving")).to_have_count(1)
-        PROOF.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(PROOF / "review.png"), full_page=True)
+        page.screenshot(path=str(proof_dir() / "review.png"), full_page=True)
 
         found = run_axe(page)
         blocking = [v for v in found["violations"] if v["impact"] in BLOCKING_IMPACTS]

@@ -3,20 +3,20 @@ sample's companies uploads ../shared/data/outcomes-sample.csv (the copy in demo/
 problems and the plan, imports the valid rows, opens the batch page with its rows, is asked before
 cancelling, and is told that a re-upload is known. axe-core finds no violation on any of the pages.
 
-Pictures for the README and the issue's proof: docs/proof-19/upload-preview.png and batch.png.
+Pictures for the README and the issue's proof, upload-preview.png and batch.png, go to artifacts/proof/
+(PROOF_DIR=docs/proof-19 writes the committed copies).
 """
 from __future__ import annotations
 
 import re
 
-from browser_support import PHONE, no_horizontal_scroll, run_axe, sign_in
-from conftest import ROOT, SAMPLE_CSV
+from browser_support import PHONE, no_horizontal_scroll, proof_dir, run_axe, sign_in
+from conftest import SAMPLE_CSV
 from playwright import sync_api
 from test_upload_journey import RECRUITER, SAMPLE_ROWS, THEIRS, make_half
 
 expect = sync_api.expect
 LAPTOP = {"viewport": {"width": 1366, "height": 900}}
-PROOF = ROOT / "docs" / "proof-19"
 SLOW = 30_000
 
 
@@ -24,7 +24,6 @@ def test_upload_the_sample_import_the_valid_rows_and_read_the_batch(live, chromi
     make_half(make_user)
     mine = sum(row["company"] not in THEIRS for row in SAMPLE_ROWS)
     skipped = len(SAMPLE_ROWS) - mine
-    PROOF.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(bypass_csp=True, **LAPTOP)  # bypass_csp: axe-core is injected
     context.set_default_timeout(10_000)
     try:
@@ -40,7 +39,7 @@ def test_upload_the_sample_import_the_valid_rows_and_read_the_batch(live, chromi
         expect(page.locator(".problem-list")).not_to_have_attribute("open", "")  # 300 lines folded away
         expect(page.get_by_text(f"{mine} new applications, {skipped} lines with problems skipped.")).to_be_visible()
         assert no_horizontal_scroll(page)
-        page.screenshot(path=str(PROOF / "upload-preview.png"), full_page=True)
+        page.screenshot(path=str(proof_dir() / "upload-preview.png"), full_page=True)
         assert run_axe(page)["violations"] == []
 
         page.get_by_role("button", name=f"Import the {mine} valid rows, skip {skipped} lines with problems").click()
@@ -50,7 +49,7 @@ def test_upload_the_sample_import_the_valid_rows_and_read_the_batch(live, chromi
         expect(page.locator("table.batch-rows tbody tr")).to_have_count(50)
         expect(page.get_by_text(re.compile(r"Page 1 of \d+"))).to_be_visible()
         assert no_horizontal_scroll(page)
-        page.screenshot(path=str(PROOF / "batch.png"), full_page=True)
+        page.screenshot(path=str(proof_dir() / "batch.png"), full_page=True)
         assert run_axe(page)["violations"] == []
 
         page.get_by_role("link", name="Cancel the unsent e-mails…").click()
