@@ -115,11 +115,12 @@ def make_app(database_url, smtp_server):
         config = feedback_config.TestConfig(database_url)
         config.MAIL_SERVER = smtp_server.hostname
         config.MAIL_PORT = smtp_server.port
-        if database_url.startswith("postgresql"):  # a lock a test leaks fails that test, never hangs the run
-            config.SQLALCHEMY_ENGINE_OPTIONS = {**config.SQLALCHEMY_ENGINE_OPTIONS,
-                                                "connect_args": {"options": "-c lock_timeout=60s"}}
         for key, value in overrides.items():
             setattr(config, key, value)
+        if str(config.SQLALCHEMY_DATABASE_URI).startswith("postgresql") and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+            # a lock a test leaks fails that test instead of hanging the run
+            config.SQLALCHEMY_ENGINE_OPTIONS = {**config.SQLALCHEMY_ENGINE_OPTIONS,
+                                                "connect_args": {"options": "-c lock_timeout=60s"}}
         app = create_app(config)
         apps.append(app)
         return app
