@@ -8,26 +8,44 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 DEV_PORT ?= 5000
+# The message catalogues (feedback/translations/<locale>/LC_MESSAGES/messages.po) are committed; their
+# compiled .mo files are built by make install (and make translations), never committed.
+PO_FILES := $(wildcard feedback/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+LOCALES := de fr es pt_BR ar
 
-.PHONY: run test test-sqlite test-postgres lint bench install install-dev clean chromium screenshots
+.PHONY: run test test-sqlite test-postgres lint bench install install-dev clean chromium screenshots translations
 
 # The browser tests drive Debian's Chromium; installed here when missing and we may (root).
 chromium:
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || { echo "The browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; }
 
 # install: the service's dependencies (make run); install-dev adds the tests', linters' and benchmarks'.
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(MO_FILES)
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -r requirements.txt
 	touch $@
 
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev $(MO_FILES)
+
+# translations: extract every marked text of the code and the templates, merge it into each
+# catalogue (new texts arrive untranslated, a changed one fuzzy: the catalogue test fails on both), compile.
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile -i $< -o $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k N_ -k _l -k lazy_ngettext:1,2 --no-location --sort-output -o feedback/translations/messages.pot .
+	for locale in $(LOCALES); do \
+	  test -f feedback/translations/$$locale/LC_MESSAGES/messages.po || $(BIN)/pybabel init -i feedback/translations/messages.pot -d feedback/translations -l $$locale; \
+	done
+	$(BIN)/pybabel update -i feedback/translations/messages.pot -d feedback/translations --no-wrap --ignore-obsolete
+	$(BIN)/pybabel compile -d feedback/translations
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install -r requirements-dev.txt
 	touch $@
 
 # ruff (style, pyproject.toml) and import-linter (the layers' contracts, pyproject.toml).

@@ -60,7 +60,8 @@ def register_extensions(app: Flask) -> None:
         models,  # noqa: F401 - every table known to Alembic and the mapper
     )
     from .database import configure_engine_events
-    from .extensions import cache, csrf, db, limiter, login_manager, mail, migrate
+    from .extensions import babel, cache, csrf, db, limiter, login_manager, mail, migrate
+    from .i18n import remember_choice, select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -75,9 +76,13 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.before_request(remember_choice)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see that page."
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please sign in to see that page.")
     login_manager.session_protection = "basic"
 
 
@@ -127,17 +132,25 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from .i18n import page_language
+
     app.jinja_env.globals["url_for"] = _fixed_urls_kept(app.url_for)
     app.jinja_env.filters["month_label"] = month_label
+    # {% trans %} blocks are extracted and looked up with their whitespace collapsed (babel.cfg: trimmed).
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.context_processor(page_language)
 
 
 def month_label(month: str) -> str:
-    """'2026-12' as people read it: 'Dec 2026'."""
+    """'2026-12' as people read it in the page's language: 'Dec 2026', 'Dez. 2026'."""
     from datetime import date
+
+    from babel.dates import format_skeleton
+    from flask_babel import get_locale
 
     try:
         year, number = (int(part) for part in month.split("-"))
-        return date(year, number, 1).strftime("%b %Y")
+        return format_skeleton("yMMM", date(year, number, 1), locale=get_locale() or "en")
     except ValueError:
         return month
 

@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .cli_companies import companies_cli
 from .cli_connectors import connectors_cli
 from .cli_outbox import outbox_cli
 from .cli_webhooks import webhooks_cli
@@ -276,6 +277,7 @@ def purge_command(days: int) -> None:
 keys_cli = AppGroup("keys", help="Manage API keys.")
 feedback_cli.add_command(keys_cli)
 feedback_cli.add_command(connectors_cli)
+feedback_cli.add_command(companies_cli)
 feedback_cli.add_command(outbox_cli)
 feedback_cli.add_command(webhooks_cli)
 

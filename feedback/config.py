@@ -68,6 +68,16 @@ def rate_limit_storage_problem(workers: int) -> str | None:
             "(shared counters) or run one worker (WEB_CONCURRENCY=1)")
 
 
+def _default_locale() -> str:
+    from .i18n import UnknownLocale, shipped_tag
+
+    value = os.environ.get("FEEDBACK_DEFAULT_LOCALE", "en")
+    try:
+        return shipped_tag(value) or "en"
+    except UnknownLocale as exc:
+        raise ConfigError(f"FEEDBACK_DEFAULT_LOCALE: {exc}") from None
+
+
 class Config:
     """Production settings, read from the environment when the app is created."""
 
@@ -110,6 +120,10 @@ class Config:
         self.PUBLIC_BASE_URL = (os.environ.get("PUBLIC_BASE_URL", "").strip() or default_base_url).rstrip("/")
         self.FEEDBACK_LINK_MAX_AGE_DAYS = _number("FEEDBACK_LINK_MAX_AGE_DAYS", 30)
         self.FEEDBACK_MIN_RESPONSES = _number("FEEDBACK_MIN_RESPONSES", 5)
+        # The language of a person with no locale of their own (CONTRACT §2); Flask-Babel's catalogues.
+        self.FEEDBACK_DEFAULT_LOCALE = _default_locale()
+        self.BABEL_DEFAULT_LOCALE = self.FEEDBACK_DEFAULT_LOCALE.replace("-", "_")
+        self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "feedback" / "translations")
         self.FEEDBACK_REMINDER_DAYS = _int_list("FEEDBACK_REMINDER_DAYS", "3,7")
         # The most rows a browser upload imports in its request (bigger files: the CLI or the API),
         # so that a confirm never runs past gunicorn's timeout.
@@ -188,6 +202,11 @@ class Config:
         if sender_domain in LOOPBACK_HOSTS or sender_domain.endswith(".localhost"):
             found.append(f"MAIL_DEFAULT_SENDER {self.MAIL_DEFAULT_SENDER} is at {sender_domain}: receivers will "
                          "refuse or junk the mail; set an address of your domain")
+        uncompiled = sorted(po.parent.parent.name for po in Path(self.BABEL_TRANSLATION_DIRECTORIES).glob(
+            "*/LC_MESSAGES/messages.po") if not po.with_suffix(".mo").exists())
+        if uncompiled:
+            found.append(f"the catalogues of {', '.join(uncompiled)} are not compiled: those readers get English. "
+                         "Run make install (or pybabel compile -d feedback/translations)")
         return found
 
 

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``."""
+from flask_babel import Babel
 from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -35,3 +36,5 @@ limiter = Limiter(key_func=get_remote_address)
 # benchmark): SimpleCache per process, Redis when REDIS_URL is set (config.py); each key names all
 # its value depends on (queries/dashboard.py, dashboard/views.py).
 cache = Cache()
+# Flask-Babel 4: the locale selector is given to init_app (feedback/i18n.py).
+babel = Babel()

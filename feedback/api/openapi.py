@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from ..i18n import SHIPPED
 from ..models import OUTCOMES, STAGES
 from ..surveys.definitions import LIKERT_KEYS
 
@@ -85,6 +86,9 @@ def openapi_document() -> dict:
         "outcome": {"type": "string", "enum": list(OUTCOMES)},
         "decided_on": {"type": "string", "format": "date", "description": "YYYY-MM-DD, not in the future"},
         "application_ref": {"type": ["string", "null"], "maxLength": 200},
+        "locale": {"type": ["string", "null"], "maxLength": 35,
+                   "description": "The candidate's language, a BCP 47 tag: " + ", ".join(SHIPPED)
+                                  + " (a region of one of them counts as it). Empty: the company's, else FEEDBACK_DEFAULT_LOCALE"},
     }
     email = {"type": "string", "format": "email", "maxLength": 320}
     optional_text = {"type": ["string", "null"]}

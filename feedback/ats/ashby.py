@@ -19,7 +19,18 @@ from __future__ import annotations
 
 import hashlib
 
-from .common import VendorEvent, body_key, dig, first_email, hmac_hex, outcome_row, same_hex, stage_of, text
+from .common import (
+    VendorEvent,
+    body_key,
+    dig,
+    first_email,
+    hmac_hex,
+    outcome_row,
+    person_locale,
+    same_hex,
+    stage_of,
+    text,
+)
 
 APPLICATION_EVENTS = ("applicationUpdate", "candidateStageChange")
 
@@ -93,6 +104,7 @@ def _archived(key: str, application: dict) -> VendorEvent:
         position=dig(application, "job", "title"),
         stage=stage,
         outcome=outcome_of(dig(application, "archiveReason", "reasonType"), stage),
+        locale=person_locale(application.get("candidate")),
         decided_at=application.get("archivedAt") or application.get("updatedAt"),
         application_ref=application.get("id"),
     )

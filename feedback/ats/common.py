@@ -6,6 +6,8 @@ import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..i18n import UnknownLocale, shipped_tag
+
 # What the intake does with an event:
 #   outcome  import ``item`` (an outcomes row) for the connector's company
 #   cancel   cancel what is still unsent for ``application_ref`` (an un-reject, an un-archive)
@@ -119,16 +121,30 @@ def text(value: object) -> str | None:
 
 
 def outcome_row(*, candidate_name: object, candidate_email: object, contact: object, position: object,
-                stage: str, outcome: str, decided_at: object, application_ref: object) -> dict[str, str]:
+                stage: str, outcome: str, decided_at: object, application_ref: object,
+                locale: object = None) -> dict[str, str]:
     """An outcomes row in the CSV's columns, leaving out what the event did not give (the validation
-    then names it: a missing address is a 422, never a guess)."""
+    then names it: a missing address is a 422, never a guess). A language the event names that we do
+    not ship is left out too: the candidate then gets the company's language, and the outcome is kept."""
     row = {
         "candidate_name": text(candidate_name), "candidate_email": text(candidate_email),
         "company_contact_email": text(contact), "position": text(position), "stage": stage,
         "outcome": outcome, "decided_on": (text(decided_at) or "")[:10] or None,
-        "application_ref": text(application_ref),
+        "application_ref": text(application_ref), "locale": _shipped_or_none(text(locale)),
     }
     return {key: value for key, value in row.items() if value is not None}
+
+
+def _shipped_or_none(tag: str | None) -> str | None:
+    try:
+        return shipped_tag(tag)
+    except UnknownLocale:
+        return None
+
+
+def person_locale(person: object) -> object:
+    """The language an ATS gives for a person, under the names vendors use for it."""
+    return dig(person, "locale") or dig(person, "language") if isinstance(person, dict) else None
 
 
 def join_names(parts: Iterable[object]) -> str | None:

@@ -15,7 +15,19 @@ sourced the candidate), so the contact is the candidate's recruiter, else their 
 """
 from __future__ import annotations
 
-from .common import VendorEvent, body_key, dig, first_email, hmac_hex, join_names, outcome_row, same_hex, stage_of, text
+from .common import (
+    VendorEvent,
+    body_key,
+    dig,
+    first_email,
+    hmac_hex,
+    join_names,
+    outcome_row,
+    person_locale,
+    same_hex,
+    stage_of,
+    text,
+)
 
 # Greenhouse's default interview plan and its common custom stages; lower case (stage_of folds).
 STAGES = {
@@ -76,6 +88,7 @@ def _rejection(key: str, application: dict) -> VendorEvent:
         position=dig(application, "jobs", 0, "name") or dig(application, "job", "name"),
         stage=stage,
         outcome=outcome_of(dig(application, "rejection_reason", "type", "name"), stage),
+        locale=person_locale(candidate),
         decided_at=dig(application, "rejected_at"),
         application_ref=dig(application, "id"),
     )

@@ -17,7 +17,18 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from .common import VendorEvent, body_key, dig, hmac_hex, join_names, outcome_row, same_hex, stage_of, text
+from .common import (
+    VendorEvent,
+    body_key,
+    dig,
+    hmac_hex,
+    join_names,
+    outcome_row,
+    person_locale,
+    same_hex,
+    stage_of,
+    text,
+)
 
 # Lever's default pipeline stages (by their names, lower case); custom stages go by their words.
 STAGES = {
@@ -138,4 +149,5 @@ def outcome_item(opportunity: Mapping, posting: Mapping, reason: Mapping, contac
         contact=contact_email, position=posting.get("text"), stage=stage(opportunity), outcome=outcome,
         decided_at=decided_on(dig(opportunity, "archived", "archivedAt"), detail.get("archived_at")),
         application_ref=opportunity.get("id") or detail.get("opportunity_id"),
+        locale=person_locale(opportunity),
     )

@@ -12,7 +12,18 @@ a rising ``attempt_count`` in the body, so the hash of the body would differ bet
 """
 from __future__ import annotations
 
-from .common import VendorEvent, body_key, dig, first_email, hmac_hex, outcome_row, same_hex, stage_of, text
+from .common import (
+    VendorEvent,
+    body_key,
+    dig,
+    first_email,
+    hmac_hex,
+    outcome_row,
+    person_locale,
+    same_hex,
+    stage_of,
+    text,
+)
 
 SIGNATURE_HEADER = "X-Recruitee-Signature"
 
@@ -67,6 +78,7 @@ def outcome_item(event: dict, payload: dict) -> dict[str, str]:
         position=dig(payload, "offer", "title"),
         stage=stage_at_disqualification(details),
         outcome=outcome_of(details, payload.get("placement")),
+        locale=person_locale(candidate),
         decided_at=event.get("created_at"),
         application_ref=application_ref(payload),
     )

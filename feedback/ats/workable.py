@@ -18,7 +18,7 @@ import base64
 import hashlib
 import hmac
 
-from .common import VendorEvent, body_key, dig, first_email, join_names, outcome_row, stage_of, text
+from .common import VendorEvent, body_key, dig, first_email, join_names, outcome_row, person_locale, stage_of, text
 
 SIGNATURE_HEADER = "X-Workable-Signature"
 EVENT = "candidate_moved"  # the one candidate event that follows a disqualification and its revert
@@ -90,6 +90,7 @@ def outcome_item(data: dict) -> dict[str, str]:
         position=dig(data, "job", "title"),
         stage=stage_of_candidate(data),
         outcome=outcome_of(data),
+        locale=person_locale(data),
         decided_at=data.get("disqualified_at"),
         application_ref=application_ref(data),
     )

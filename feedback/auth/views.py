@@ -1,10 +1,12 @@
 """Sign in, sign out, and where a signed-in user lands."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter
+from ..i18n import SESSION_KEY, UnknownLocale, shipped_tag
 from ..models import User
 from ..safety import safe_next_url
 from ..services.accounts import audited_address, authenticate, end_sessions
@@ -47,7 +49,7 @@ def login():
         record("sign-in failed", target=audited_address(form.email.data or ""), anonymous=True)
         db.session.commit()
         form.password.data = ""
-        flash("That e-mail address and password do not match an account.", "error")
+        flash(gettext("That e-mail address and password do not match an account."), "error")
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status
@@ -63,5 +65,23 @@ def logout():
         db.session.commit()
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def language():
+    """The language switch of a signed-in page: kept with the login (and this session), then back to the page."""
+    try:
+        tag = shipped_tag(request.form.get("lang"))
+    except UnknownLocale:
+        tag = None
+    if tag is None:
+        abort(400)
+    session[SESSION_KEY] = tag
+    if current_user.is_authenticated:
+        user = db.session.get(User, current_user.id)
+        if user is not None:
+            user.locale = tag
+            db.session.commit()
+    return redirect(safe_next_url(request.form.get("next")) or url_for("pages.home"))

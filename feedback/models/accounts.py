@@ -44,6 +44,8 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language chosen with the page's switch, kept with the login (else the browser's).
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
 
     company: Mapped[Company | None] = relationship()
     companies: Mapped[list[Company]] = relationship(secondary=recruiter_companies, order_by="Company.name")

@@ -31,6 +31,9 @@ class Company(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The language of its contacts' mail and pages, and of its candidates who have none of their own
+    # (a BCP 47 tag of feedback/i18n.py; none: FEEDBACK_DEFAULT_LOCALE).
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 class Position(db.Model):
@@ -56,6 +59,8 @@ class Candidate(db.Model):
     email: Mapped[str | None] = mapped_column(sa.String(320), unique=True)
     name: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The language of their latest application that named one: their notices and /me pages use it.
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 class ImportBatch(db.Model):
@@ -119,6 +124,9 @@ class Application(db.Model):
     # The candidate's name as this application's company gave it: what its mails and pages show.
     # A candidate is one row per address across tenants; their name there is never shown to one.
     candidate_name: Mapped[str | None] = mapped_column(sa.String(200))
+    # The candidate's language for this application (CSV `locale`, the API, the connector), a
+    # shipped BCP 47 tag; none: the company's, else FEEDBACK_DEFAULT_LOCALE.
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
 
     company: Mapped[Company] = relationship()
     position: Mapped[Position] = relationship()

@@ -21,13 +21,16 @@ QUESTION_KINDS = ("nps", "likert", "band", "choices", "text", "yesno")
 class Survey(db.Model):
     __tablename__ = "surveys"
     __table_args__ = (
-        sa.UniqueConstraint("key", "version"),
+        sa.UniqueConstraint("key", "version", "locale"),
         sa.CheckConstraint("audience IN ('candidate', 'company')", name="audience"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(60))
     version: Mapped[int]
+    # A translation is its own stored wording of the same version: the same question keys, so the
+    # figures count every language together, and answers point at the wording they answered.
+    locale: Mapped[str] = mapped_column(sa.String(16), default="en", server_default="en")
     audience: Mapped[str] = mapped_column(sa.String(20))
     title: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,7 +17,7 @@ def contact_requests(request_id: int) -> list[sa.Row]:
                  .scalar_subquery())
     return db.session.execute(
         sa.select(FeedbackRequest.id, Application.candidate_name, Position.title.label("position"),
-                  Company.name.label("company"), Application.stage, Application.decided_on,
+                  Company.name.label("company"), Company.locale, Application.stage, Application.decided_on,
                   FeedbackRequest.answered_at, FeedbackRequest.link_issued_at)
         .join(Application, Application.id == FeedbackRequest.application_id)
         .join(Company, Company.id == Application.company_id)

@@ -16,6 +16,9 @@ _LINKED = (
         Application.stage, Application.outcome,
         Company.name.label("company_name"), Position.title.label("position_title"),
         Application.candidate_name,
+        # The language of the person the link was sent to: a candidate's own, else their company's.
+        sa.case((FeedbackRequest.audience == "candidate", sa.func.coalesce(Application.locale, Company.locale)),
+                else_=Company.locale).label("locale"),
     )
     .join(Application, Application.id == FeedbackRequest.application_id)
     .join(Company, Company.id == Application.company_id)
@@ -27,7 +30,8 @@ _LINKED = (
 def linked_request(request_id: int) -> sa.Row | None:
     """The request's id, survey_id, audience, link_issued_at, answered_at, cancelled_at and
     recipient_email (None once the person is erased), its
-    application's stage and outcome, and company_name, position_title and candidate_name; or None."""
+    application's stage and outcome, company_name, position_title, candidate_name and the person's
+locale (None: FEEDBACK_DEFAULT_LOCALE); or None."""
     return db.session.connection().execute(_LINKED, {"request_id": request_id}).first()
 
 

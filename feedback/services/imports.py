@@ -32,7 +32,7 @@ from .surveys import ensure_builtin_surveys
 log = logging.getLogger(__name__)
 CHUNK_SIZE = 2000
 APPLICATION_COLUMNS = ("id", "company_id", "position_id", "candidate_id", "import_batch_id", "stage", "outcome",
-                       "decided_on", "application_ref", "contact_email", "created_at", "candidate_name")
+                       "decided_on", "application_ref", "contact_email", "created_at", "candidate_name", "locale")
 REQUEST_COLUMNS = ("id", "application_id", "company_id", "survey_id", "audience", "recipient_email", "created_at")
 MESSAGE_COLUMNS = ("kind", "request_id", "to_address", "status", "next_attempt_at", "created_at")
 
@@ -110,14 +110,21 @@ class _Directory:
     def candidate_ids(self, rows: list[OutcomeRow], now: datetime) -> tuple[dict[str, int], set[int]]:
         """Each row's candidate id by address (new candidates created), and the ids that existed before."""
         names = {row.candidate_email: row.candidate_name for row in rows}
+        # A candidate's own language is that of their latest row that names one (their notices use it).
+        locales = {row.candidate_email: row.locale for row in rows if row.locale}
         ids = dict(
             db.session.execute(sa.select(Candidate.email, Candidate.id).where(any_of(Candidate.email, names))).all()
         )
         existing = set(ids.values())
         missing = [email for email in names if email not in ids]
         new_ids = self.ids.take(Candidate.__table__, len(missing))
-        bulk_insert(Candidate.__table__, ("id", "email", "name", "created_at"),
-                [(id_, email, names[email], now) for id_, email in zip(new_ids, missing)])
+        bulk_insert(Candidate.__table__, ("id", "email", "name", "created_at", "locale"),
+                [(id_, email, names[email], now, locales.get(email)) for id_, email in zip(new_ids, missing)])
+        for locale in set(locales.values()):
+            known = [email for email in ids if locales.get(email) == locale]
+            if known:
+                db.session.execute(sa.update(Candidate).where(any_of(Candidate.email, known), Candidate.locale.is_distinct_from(locale))
+                                   .values(locale=locale).execution_options(synchronize_session=False))
         ids.update(zip(missing, new_ids))
         return ids, existing
 
@@ -201,7 +208,7 @@ def import_outcomes(
             applications.append(((
                 company_id, directory.position_id(company_id, row.position), candidate_ids[row.candidate_email],
                 batch.id, row.stage, row.outcome, row.decided_on, row.application_ref, row.company_contact_email,
-                now, row.candidate_name,
+                now, row.candidate_name, row.locale,
             ), row.candidate_email))
         known = _known_identities([values for values, _ in applications], existing_candidates)
         new = [(values, email) for values, email in applications if _identity(values) not in known]

@@ -15,12 +15,13 @@ from typing import TextIO
 
 from email_validator import EmailNotValidError
 
+from ..i18n import SHIPPED, UnknownLocale, shipped_tag
 from ..models import OUTCOMES, STAGES
 from ..names import fold, normalise_address
 from ..text_rules import invisible_problem, mailable_problem, person_or_role_problem
 
 REQUIRED_COLUMNS = ("candidate_name", "candidate_email", "company", "position", "stage", "outcome", "decided_on")
-OPTIONAL_COLUMNS = ("company_contact_email", "application_ref")
+OPTIONAL_COLUMNS = ("company_contact_email", "application_ref", "locale")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_LENGTHS = {
     "candidate_name": 200,
@@ -64,6 +65,7 @@ class OutcomeRow:
     outcome: str
     decided_on: date
     application_ref: str | None
+    locale: str | None = None  # a shipped BCP 47 tag (feedback/i18n.py); none: the company's or the default
 
     @property
     def identity(self) -> tuple:
@@ -124,6 +126,15 @@ def _decided_on(line: int, value: str, today: date, problems: list[Problem]) -> 
     return parsed
 
 
+def _locale(line: int, value: str | None, problems: list[Problem]) -> str | None:
+    """The row's language as a shipped tag (``fr-CA`` is ``fr``); an unknown one is the line's problem."""
+    try:
+        return shipped_tag(value)
+    except UnknownLocale:
+        problems.append(Problem(line, "locale", f"unknown language {value[:40]!r}; use one of {', '.join(SHIPPED)}"))
+        return None
+
+
 def validate_record(line: int, record: dict[str, str], today: date,
                     smtputf8: bool = False) -> tuple[OutcomeRow | None, list[Problem]]:
     """Check one record (column -> raw text); return the row or the problems found in it.
@@ -162,6 +173,7 @@ def validate_record(line: int, record: dict[str, str], today: date,
     if outcome == "rejected" and "company_contact_email" in values and not values["company_contact_email"]:
         problems.append(Problem(line, "company_contact_email", "is required when the outcome is rejected"))
     decided_on = _decided_on(line, values["decided_on"], today, problems) if values.get("decided_on") else None
+    locale = _locale(line, values.get("locale"), problems)
 
     if problems:
         return None, problems
@@ -177,6 +189,7 @@ def validate_record(line: int, record: dict[str, str], today: date,
             outcome=outcome,
             decided_on=decided_on,
             application_ref=values.get("application_ref") or None,
+            locale=locale,
         ),
         [],
     )
