@@ -33,17 +33,19 @@ def link_expires_at(link_issued_at: datetime | None) -> datetime | None:
 
 
 def submit_response(request_id: int, answers: list[dict], now: datetime | None = None,
-                    started_from_email: bool = False) -> int:
+                    started_from_email: bool = False, survey_id: int | None = None) -> int:
     """Use the request's link up and store its answers; raise AlreadyAnswered if it was used.
 
     One conditional UPDATE claims the link, so of two concurrent submissions exactly one wins;
     the unique request_id on responses backs it up. Returns the new response's id. Runs on the
     session's connection, in its transaction; the caller commits. ``now``: when it was answered
     (the demo's contacts answer on plausible days; every view leaves it to the clock).
-    ``started_from_email``: the form was opened from a score chosen in the e-mail.
+    ``started_from_email``: the form was opened from a score chosen in the e-mail. ``survey_id``:
+    the wording answered (a translation of the request's survey; default: the request's).
     """
     connection = db.session.connection()
-    moment = {"answered_request": request_id, "now": now or utcnow(), "from_email": started_from_email}
+    moment = {"answered_request": request_id, "now": now or utcnow(), "from_email": started_from_email,
+              "answered_survey": survey_id}
     if connection.execute(_CLAIM, moment).rowcount != 1:
         raise AlreadyAnswered(request_id)
     response = connection.execute(_STORE_RESPONSE, moment).one()
@@ -98,7 +100,9 @@ _STORE_RESPONSE = (
     .from_select(
         ["request_id", "survey_id", "audience", "company_id", "position_id", "stage", "outcome", "submitted_at",
          "started_from_email"],
-        sa.select(FeedbackRequest.id, FeedbackRequest.survey_id, FeedbackRequest.audience, Application.company_id,
+        sa.select(FeedbackRequest.id,
+                  sa.func.coalesce(sa.bindparam("answered_survey", type_=sa.Integer()), FeedbackRequest.survey_id),
+                  FeedbackRequest.audience, Application.company_id,
                   Application.position_id, Application.stage, Application.outcome,
                   sa.bindparam("now", type_=Response.submitted_at.type),
                   sa.bindparam("from_email", type_=sa.Boolean()))
