@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlencode
 
 from flask import abort, current_app, render_template, request
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -18,23 +19,20 @@ from ..queries.figures import snapshot as take_snapshot
 from ..queries.filters import ResponseFilter
 from ..queries.follow_up import dashboard_follow_up
 from ..query_args import month_arg
-from ..reports_text import QUESTION_LABELS, REASON_LABELS
+from ..reports_text import QUESTION_LABELS
 from ..services.audit import record
-from ..surveys.definitions import BAND_KEYS, BAND_LABELS, DECLINE_REASONS
 from ..timeutil import today
 from . import bp
+from .display import labels as display_labels
 
 ALL_ROLES = ("admin", "recruiter", "company")
 SHORTFALL_COUNT = 3
 COMMENTS_SHOWN = 50  # a random sample on the page; the CSV export holds every comment
-DECLINE_LABELS = dict(DECLINE_REASONS)
-LABELS = {"stage_labels": STAGE_LABELS, "labels": QUESTION_LABELS, "decline_labels": DECLINE_LABELS,
-          "reason_labels": REASON_LABELS, "band_keys": BAND_KEYS, "band_labels": BAND_LABELS}
-# The rendered figures of one snapshot: the company, the filter, its cutoff and count, the threshold
-# and the platform benchmark shown with them (a digest) are all it depends on.
+# The rendered figures of one snapshot: the page's language, the company, the filter, its cutoff and
+# count, the threshold and the platform benchmark shown with them (a digest) are all it depends on.
 FOLLOW_UP_KEY = "follow-up/{company_id}/{day}/{sent}/{answered}/{cutoff}/{filtered}/{sla}/{k}"
 FOLLOW_UP_SECONDS = 300
-FIGURES_KEY = "figures/{company_id}/{filter}/{cutoff}/{counted}/{k}/{benchmark}"
+FIGURES_KEY = "figures/{locale}/{company_id}/{filter}/{cutoff}/{counted}/{k}/{benchmark}"
 
 
 def _reversed_range(args) -> tuple[str, str] | None:
@@ -95,24 +93,26 @@ def _snapshot_tables(data: dict, found: dict) -> dict:
     return {
         "nps": found["nps"], "nps_n": found["nps_n"], "questions": questions,
         "shortfalls": shortfalls[:SHORTFALL_COUNT], "by_stage": found["by_stage"],
-        "by_position": found["by_position"], "by_month": found["by_month"],
+        "by_position": found["by_position"], "by_month": found["by_month"], "by_language": found["by_language"],
         "decline_reasons": found["decline_reasons"],
     }
 
 
 def _figures(data: dict) -> dict:
     """The snapshot's NPS and its rendered figures (dashboard/_figures.html), from the cache or
-    worked out and rendered once: they are the same for every page of one snapshot and benchmark."""
+    worked out and rendered once: they are the same for every page of one snapshot, benchmark and language."""
     flt, benchmark = data["filter"], data["benchmark"]
     digest = hashlib.sha256(repr(sorted((benchmark or {}).items())).encode()).hexdigest()[:16]
-    key = FIGURES_KEY.format(company_id=flt.company_id, filter=urlencode(sorted(flt.as_args().items())),
-                             cutoff=flt.max_response_id, counted=data["responses"], k=data["k"], benchmark=digest)
+    # Its text is in the page's language: a German page never gets the English rendering.
+    key = FIGURES_KEY.format(locale=str(get_locale()), company_id=flt.company_id,
+                             filter=urlencode(sorted(flt.as_args().items())), cutoff=flt.max_response_id,
+                             counted=data["responses"], k=data["k"], benchmark=digest)
     kept = cache.get(key)
     if kept is None:
         tables = _snapshot_tables(data, figures.snapshot_figures(flt, data["k"]))
         # Rendered without the request's context: nothing of one visitor goes into what all share.
         html = current_app.jinja_env.get_template("dashboard/_figures.html").render(
-            k=data["k"], benchmark=benchmark, **tables, **LABELS)
+            k=data["k"], benchmark=benchmark, **tables, **display_labels())
         kept = {"nps": tables["nps"], "nps_n": tables["nps_n"], "html": html}
         cache.set(key, kept)
     return {"nps": kept["nps"], "nps_n": kept["nps_n"], "figures": Markup(kept["html"])}
@@ -130,7 +130,7 @@ def company(company_id: int):
         data = _dashboard_data(company_id, others)
         data["follow_up"] = _follow_up(data)
         data["range_error"], data["enough"] = reversed_range, False
-        return render_template("dashboard/company.html", **data, **LABELS, stages=STAGES), 400
+        return render_template("dashboard/company.html", **data, **display_labels(), stages=STAGES), 400
     data = _dashboard_data(company_id)
     data["follow_up"] = _follow_up(data)
     data["given"] = figures.feedback_given(data["filter"], data["facts"], data["k"])
@@ -138,7 +138,7 @@ def company(company_id: int):
         data |= _figures(data)
         data["platform_nps"] = figures.platform_nps(company_id, data["k"])
         data["comments"], data["comment_count"] = figures.comments(data["filter"], COMMENTS_SHOWN)
-    return render_template("dashboard/company.html", **data, **LABELS, stages=STAGES)
+    return render_template("dashboard/company.html", **data, **display_labels(), stages=STAGES)
 
 
 def _record_export(data: dict, what: str) -> None:
@@ -176,8 +176,11 @@ def _aggregate_rows(data: dict) -> list[list]:
     for question in tables["questions"]:
         rows.append(["overall", "all", QUESTION_LABELS.get(question.key, question.key), question.n,
                      _rounded(question.mean, 2), _rounded(question.benchmark, 2), shown])
+    # The export is English whatever the reader's language (tools read it): months as "Dec 2026".
+    with force_locale("en"):
+        months = {group.label: current_app.jinja_env.filters["month_label"](group.label) for group in tables["by_month"]}
     names = {"by_stage": lambda g: STAGE_LABELS.get(g.label, g.label),
-             "by_position": lambda g: g.label, "by_month": lambda g: current_app.jinja_env.filters["month_label"](g.label)}
+             "by_position": lambda g: g.label, "by_month": lambda g: months[g.label], "by_language": lambda g: g.label}
     for dimension, name_of in names.items():
         for group in tables[dimension]:
             name, status = dimension.removeprefix("by_"), (withheld if group.withheld else shown)

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from ..extensions import cache as shared_cache
 from ..extensions import db
-from ..models import STAGES, Answer, Company, Position, Question, Response
+from ..i18n import SHIPPED
+from ..models import STAGES, Answer, Company, Position, Question, Response, Survey
 from ..surveys.definitions import BAND_KEYS, LIKERT_KEYS
 from ..surveys.scoring import nps_of
 from . import figures
@@ -28,6 +29,8 @@ BENCHMARK_KEY = "benchmark/{company_id}/{k}"
 PLATFORM_NPS_KEY = "platform-nps/{company_id}/{k}"
 # The company contacts' figures under a filter: their responses' count and newest id stand for them.
 GIVEN_KEY = "given/{company_id}/{filter}/{count}/{last}/{k}"
+# The breakdowns of the page: by_stage, by_position, by_month and by_language (the wording answered).
+DIMENSIONS = ("stage", "position", "month", "language")
 FILTER_PARAMS = frozenset({"stage", "position_id", "submitted_from", "submitted_before"})
 
 
@@ -139,25 +142,42 @@ def snapshot_figures(flt: ResponseFilter, min_responses: int) -> dict:
         questions.append(QuestionFigure(key=key, n=n, mean=mean, distribution=dict(counts.get(key, {}))))
     return {
         "nps": nps_of(counts.get("nps", {})), "nps_n": sum(counts.get("nps", {}).values()), "questions": questions,
-        **{f"by_{dimension}": breakdown(flt, dimension, min_responses) for dimension in ("stage", "position", "month")},
+        **{f"by_{dimension}": breakdown(flt, dimension, min_responses) for dimension in DIMENSIONS},
         "decline_reasons": figures.most_chosen_first(choices.get("decline_reasons", {})),
     }
 
 
+def _by_language(responses: dict[tuple, int], counts: dict[tuple, figures.Counts]) -> tuple[dict, dict]:
+    """Figures grouped by the wording answered (survey id) become figures per language: the wordings
+    of every version in one language add up (the question keys are the same)."""
+    locales = dict(db.session.execute(sa.select(Survey.id, Survey.locale)).all())
+    merged_responses: dict[tuple, int] = {}
+    merged_counts: dict[tuple, list] = {}
+    for (survey_id,), count in responses.items():
+        key = (locales.get(survey_id, "en"),)
+        merged_responses[key] = merged_responses.get(key, 0) + count
+        merged_counts.setdefault(key, []).append(counts.get((survey_id,), {}))
+    return merged_responses, {key: figures.merged(parts) for key, parts in merged_counts.items()}
+
+
 def breakdown(flt: ResponseFilter, dimension: str, min_responses: int) -> list[GroupFigures]:
-    """Responses, NPS and the mean Likert score per stage, position or month; small groups withheld."""
+    """Responses, NPS and the mean Likert score per stage, position, month or language; small groups withheld."""
     shape = flt.shape
     join = dimension != "stage" or needs_responses(shape)
     if dimension == "stage":
         group = Response.stage if join else Answer.stage
     elif dimension == "position":
         group = Response.position_id
+    elif dimension == "language":
+        group = Response.survey_id
     else:
         group = month_of(Response.submitted_at, db.engine.dialect.name)
     responses = figures.response_counts(response_conditions(shape), (Response.stage if dimension == "stage" else group,),
                                         params=flt.params())
     counts = figures.answer_counts(lambda s: answers_under(shape, s, join=join), (group,), ("nps", *LIKERT_KEYS),
                                    params=flt.params())
+    if dimension == "language":
+        responses, counts = _by_language(responses, counts)
     labels = dict(positions(flt.company_id)) if dimension == "position" else {}
     result = []
     def order(item):
@@ -165,13 +185,15 @@ def breakdown(flt: ResponseFilter, dimension: str, min_responses: int) -> list[G
         key = item[0][0]
         if dimension == "stage":
             return (STAGES.index(key) if key in STAGES else len(STAGES), str(key))
+        if dimension == "language":
+            return (SHIPPED.index(key) if key in SHIPPED else len(SHIPPED), str(key))
         return (0, labels.get(key, str(key)))
 
     for (key,), count in sorted(responses.items(), key=order):
         withheld = count < min_responses
         group_counts = counts.get((key,), {})
-        args = {"stage": str(key)} if dimension == "stage" else {"position": str(key)} if dimension == "position" \
-            else {"from": str(key), "to": str(key)}
+        args = ({"stage": str(key)} if dimension == "stage" else {"position": str(key)} if dimension == "position"
+                else {} if dimension == "language" else {"from": str(key), "to": str(key)})
         result.append(GroupFigures(
             label=labels.get(key, str(key)), responses=count, withheld=withheld,
             nps=None if withheld else nps_of(group_counts.get("nps", {})),
