@@ -12,8 +12,11 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, get_locale, ngettext
+from flask_babel import gettext as _
 
 from ..extensions import db
+from ..i18n import babel_name, resolve, tag_of, text_direction
 from ..models import (
     AdviceReview,
     Answer,
@@ -24,10 +27,11 @@ from ..models import (
     OutboxMessage,
     Position,
     Response,
+    User,
 )
 from ..tokens import candidate_view_token, contact_token, feedback_link_token, public_url, unsubscribe_token
 from ..workdays import add_working_days, working_days_between
-from .wording import TEMPLATE_HELPERS, plural
+from .wording import TEMPLATE_HELPERS, name_list
 
 
 @dataclass
@@ -61,18 +65,26 @@ class OutgoingItem:
     outcome: str | None
     decided_on: date | None = None
     contact_address: str | None = None  # the request's recipient (an escalation goes to someone else)
+    locale: str | None = None  # the recipient's language (a BCP 47 tag); none: FEEDBACK_DEFAULT_LOCALE
 
 
 def load_outgoing(ids: list[int]) -> dict[int, OutgoingItem]:
     """The outgoing items for these outbox ids, in one query (per thousand ids)."""
     # A request's candidate comes through its application; a view-link mail names the candidate itself.
     candidate_id = sa.func.coalesce(Application.candidate_id, OutboxMessage.candidate_id)
+    # The recipient's language: a candidate's for this application, else their company's; a contact's
+    # company's; a notice without a request, the candidate's own. (An escalation's: render_items.)
+    locale = sa.case(
+        (FeedbackRequest.audience == "candidate", sa.func.coalesce(Application.locale, Company.locale)),
+        (FeedbackRequest.audience == "company", Company.locale),
+        (OutboxMessage.request_id.is_(None), Candidate.locale),
+        else_=None)
     query = (
         sa.select(
             OutboxMessage.id, OutboxMessage.kind, OutboxMessage.to_address, OutboxMessage.status,
             OutboxMessage.request_id, FeedbackRequest.audience, FeedbackRequest.link_issued_at,
             candidate_id, sa.func.coalesce(Application.candidate_name, Candidate.name), Company.name, Position.title, Application.stage, Application.outcome,
-            Application.decided_on, FeedbackRequest.recipient_email,
+            Application.decided_on, FeedbackRequest.recipient_email, locale,
         )
         .outerjoin(FeedbackRequest, FeedbackRequest.id == OutboxMessage.request_id)
         .outerjoin(Application, Application.id == FeedbackRequest.application_id)
@@ -138,8 +150,11 @@ def _render(template: str, context: dict) -> str:
 
 def _build(item: OutgoingItem, subject: str, template: str, **context) -> OutgoingEmail:
     unsubscribe = public_url(f"/u/{unsubscribe_token(item.to_address)}")
+    # The language render_items forced: <html lang dir> of the HTML part.
+    locale = get_locale()
     context = TEMPLATE_HELPERS | {"sla_days": current_app.config["FEEDBACK_SLA_DAYS"]} | context | {
-        "unsubscribe_url": unsubscribe, "recipient": item.to_address, "audience": item.audience, "subject": subject}
+        "unsubscribe_url": unsubscribe, "recipient": item.to_address, "audience": item.audience, "subject": subject,
+        "lang": tag_of(locale), "dir": text_direction(locale)}
     return OutgoingEmail(
         to_address=item.to_address,
         subject=subject,
@@ -165,20 +180,21 @@ def feedback_request_email(item: OutgoingItem, issued_at: datetime) -> OutgoingE
         "expires_on": _expires_on(item),
         "due": feedback_due(item.decided_on, issued_at.date()) if item.audience == "company" else None,
     }
-    company, who = item.company, item.candidate_name or "a candidate"
+    company, who = item.company, item.candidate_name or _("a candidate")
     if item.audience == "candidate":
         subjects = {
-            "invitation": f"How was applying to {company}? (2 minutes)",
-            "reminder": f"Reminder: your view of {company}'s hiring process",
-            "fresh_link": f"Your new link: feedback on {company}'s hiring process",
+            "invitation": _("How was applying to %(company)s? (2 minutes)", company=company),
+            "reminder": _("Reminder: your view of %(company)s's hiring process", company=company),
+            "fresh_link": _("Your new link: feedback on %(company)s's hiring process", company=company),
         }
         template = "candidate_request"
     else:
         subjects = {
-            "invitation": f"Feedback for {who} ({item.position})",
-            "reminder": (f"Overdue: feedback for {who}" if context["due"] and context["due"].overdue
-                         else f"Reminder: feedback for {who}"),
-            "fresh_link": f"Your new link: feedback for {who}",
+            "invitation": _("Feedback for %(candidate)s (%(position)s)", candidate=who, position=item.position),
+            "reminder": (_("Overdue: feedback for %(candidate)s", candidate=who)
+                         if context["due"] and context["due"].overdue
+                         else _("Reminder: feedback for %(candidate)s", candidate=who)),
+            "fresh_link": _("Your new link: feedback for %(candidate)s", candidate=who),
         }
         template = "company_request"
     return _build(item, subjects[item.kind], template, **context)
@@ -187,7 +203,7 @@ def feedback_request_email(item: OutgoingItem, issued_at: datetime) -> OutgoingE
 def candidate_view_email(item: OutgoingItem) -> OutgoingEmail:
     """The private link a candidate asked for, to read the feedback on their applications."""
     link = public_url(f"/me/view/{candidate_view_token(item.candidate_id)}")
-    return _build(item, "Your feedback link", "candidate_view", link=link, candidate_name=item.candidate_name,
+    return _build(item, _("Your feedback link"), "candidate_view", link=link, candidate_name=item.candidate_name,
                   company=None, position=None)
 
 
@@ -211,10 +227,9 @@ def _companies_with_news(candidate_id: int, outbox_id: int) -> list[str]:
 def feedback_ready_email(item: OutgoingItem) -> OutgoingEmail:
     """The notice that one or more companies shared feedback, with the candidate's private view link."""
     companies = _companies_with_news(item.candidate_id, item.outbox_id)
-    named = (companies[0] if len(companies) == 1 else ", ".join(companies[:-1]) + f" and {companies[-1]}"
-             if companies else "A company")
+    named = name_list(companies) if companies else _("A company")
     link = public_url(f"/me/view/{candidate_view_token(item.candidate_id)}")
-    return _build(item, f"{named} shared feedback with you", "feedback_ready", link=link, companies=companies,
+    return _build(item, _("%(companies)s shared feedback with you", companies=named), "feedback_ready", link=link, companies=companies,
                   named=named, candidate_name=item.candidate_name, company=None, position=None)
 
 
@@ -230,17 +245,22 @@ def company_digest_email(items: list[OutgoingItem], issued_at: datetime) -> Outg
         "due": feedback_due(item.decided_on, issued_at.date()),
     } for item in items]
     companies = sorted({item.company for item in items})
-    candidates = plural(len(entries), "candidate")
-    subject = (f"Reminder: feedback for {candidates} you declined" if first.kind == "reminder"
-               else f"Feedback for {candidates} you declined")
+    count = len(entries)
     if first.kind == "reminder" and any(entry["due"] and entry["due"].overdue for entry in entries):
-        subject = f"Overdue: feedback for {candidates} you declined"
+        subject = ngettext("Overdue: feedback for %(num)d candidate you declined",
+                           "Overdue: feedback for %(num)d candidates you declined", count)
+    elif first.kind == "reminder":
+        subject = ngettext("Reminder: feedback for %(num)d candidate you declined",
+                           "Reminder: feedback for %(num)d candidates you declined", count)
+    else:
+        subject = ngettext("Feedback for %(num)d candidate you declined",
+                           "Feedback for %(num)d candidates you declined", count)
     positions = {entry["position"] for entry in entries}
     soonest = min((entry["due"] for entry in entries if entry["due"]), key=lambda due: due.on, default=None)
     overdue = sum(1 for entry in entries if entry["due"] and entry["due"].overdue)
     return _build(first, subject, "company_digest", kind=first.kind, items=entries, company=", ".join(companies),
                   soonest=soonest, overdue=overdue,
-                  position="several positions" if len(positions) > 1 else entries[0]["position"],
+                  position=_("several positions") if len(positions) > 1 else entries[0]["position"],
                   contact_link=public_url(f"/c/{contact_token(first.request_id)}"),
                   # The contact page's token is signed now, so its clock starts now.
                   contact_link_expires_on=_link_expiry(issued_at))
@@ -262,8 +282,10 @@ def escalation_email(items: list[OutgoingItem], today: date) -> OutgoingEmail:
             "days_overdue": max(working_days_between(item.decided_on, today) - sla, 0)})
     count = len(items)
     names = list(companies)
-    named = ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} and {len(names) - 2} more"
-    subject = f"Overdue: feedback on {plural(count, 'declined candidate')} ({named})"
+    named = (", ".join(names) if len(names) <= 3
+             else _("%(companies)s and %(count)d more", companies=", ".join(names[:2]), count=len(names) - 2))
+    subject = ngettext("Overdue: feedback on %(num)d declined candidate (%(companies)s)",
+                       "Overdue: feedback on %(num)d declined candidates (%(companies)s)", count, companies=named)
     return _build(items[0], subject, "escalation", companies=companies, count=count, sla_days=sla,
                   overview_url=public_url("/recruiter/"), company=None, position=None, staff=True)
 
@@ -272,8 +294,20 @@ def render_items(items: list[OutgoingItem], issued_at: datetime) -> OutgoingEmai
     """The one e-mail some outbox rows stand for: a single message, or a contact's digest.
 
     A request without a link yet gets ``issued_at`` as its link's issue time (set on the item; the
-    caller stores it once the message went out).
+    caller stores it once the message went out). The whole message is in the recipient's language
+    (``OutgoingItem.locale``; an escalation's recruiter's own), else FEEDBACK_DEFAULT_LOCALE.
     """
+    locale = _recruiter_locale(items[0].to_address) if items[0].kind == "escalation" else items[0].locale
+    with force_locale(babel_name(tag_of(resolve(locale)))):
+        return _render_items(items, issued_at)
+
+
+def _recruiter_locale(address: str) -> str | None:
+    """The language a recruiter (or admin) chose, by the address an escalation goes to."""
+    return db.session.scalar(sa.select(User.locale).where(User.email == address.lower()))
+
+
+def _render_items(items: list[OutgoingItem], issued_at: datetime) -> OutgoingEmail:
     if items[0].kind == "escalation":
         if any(item.kind != "escalation" or item.request_id is None for item in items):
             raise ValueError("an escalation digest holds only escalations of requests")
