@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -11,27 +13,29 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 
+# Shown in the reader's language (lazy: turned into text when a page is drawn).
 MESSAGES = {
-    400: ("Something in that request was not right", "Go back, reload the page and try again."),
-    403: ("This page is not open to your account",
-          "It belongs to another company or needs another role. Go back to your own pages, sign in with "
-          "the account that has access, or ask an admin of this service to give you access."),
-    404: ("Page not found", "The address may be mistyped, or the link incomplete. Check it and try again."),
-    405: ("That is not allowed here", "This address does not take that kind of request."),
-    410: ("This page is gone", "It is no longer available."),
-    413: ("That was too large", "Send something smaller."),
-    429: ("Too many requests", "Please wait a moment and try again."),
-    500: ("Something went wrong on our side", "Nothing you did caused this. Please try again in a few minutes."),
-    503: ("The service is not available right now", "Please try again in a few minutes."),
+    400: (_l("Something in that request was not right"), _l("Go back, reload the page and try again.")),
+    403: (_l("This page is not open to your account"),
+          _l("It belongs to another company or needs another role. Go back to your own pages, sign in with "
+             "the account that has access, or ask an admin of this service to give you access.")),
+    404: (_l("Page not found"), _l("The address may be mistyped, or the link incomplete. Check it and try again.")),
+    405: (_l("That is not allowed here"), _l("This address does not take that kind of request.")),
+    410: (_l("This page is gone"), _l("It is no longer available.")),
+    413: (_l("That was too large"), _l("Send something smaller.")),
+    429: (_l("Too many requests"), _l("Please wait a moment and try again.")),
+    500: (_l("Something went wrong on our side"),
+          _l("Nothing you did caused this. Please try again in a few minutes.")),
+    503: (_l("The service is not available right now"), _l("Please try again in a few minutes.")),
 }
 
 
 def _page(code: int, title: str | None = None, detail: str | None = None):
-    default_title, default_detail = MESSAGES.get(code, (f"Error {code}", ""))
+    default_title, default_detail = MESSAGES.get(code, (_("Error %(code)s", code=code), ""))
     from .security import referrer_policy
 
-    return render_template("errors/error.html", code=code, title=title or default_title,
-                           detail=detail or default_detail, referrer=referrer_policy(request.path)), code
+    return render_template("errors/error.html", code=code, title=str(title or default_title),
+                           detail=str(detail or default_detail), referrer=referrer_policy(request.path)), code
 
 
 def _is_api() -> bool:
@@ -53,7 +57,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return _page(400, "This form has expired", "Go back, reload the page and send the form again.")
+        return _page(400, _("This form has expired"), _("Go back, reload the page and send the form again."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import render_template, request
+from flask_babel import format_datetime
 
 from ..access import roles_required
 from ..extensions import db
@@ -11,6 +12,12 @@ from ..query_args import page_arg
 from . import bp
 
 PAGE_SIZE = 100
+
+
+@bp.context_processor
+def formats() -> dict:
+    """The audit log's moments as it writes them, "2026-11-05 09:03:07" (UTC, Babel's pattern, not rebased)."""
+    return {"utc_second": lambda moment: format_datetime(moment, "yyyy-MM-dd HH:mm:ss", rebase=False)}
 
 
 @bp.route("/audit")

@@ -4,8 +4,11 @@ from __future__ import annotations
 import json
 
 from flask import abort, current_app, make_response, render_template
+from flask_babel import format_date, gettext
 
 from ..extensions import db, limiter
+from ..i18n import use_person_locale
+from ..labels import QUESTION_NAMES, STAGE_IN_SENTENCE
 from ..models import STAGE_LABELS, Candidate
 from ..queries.candidate import candidate_applications, candidate_summary, peer_bands
 from ..queries.candidate_export import candidate_export
@@ -31,11 +34,16 @@ def ask():
     return render_template("candidate/ask.html", form=form), (400 if form.errors else 200)
 
 
+def day(value) -> str:
+    """A day as the page shows it (2026-11-05)."""
+    return format_date(value, "yyyy-MM-dd")
+
+
 def band_label(value: float | None) -> str:
-    """A mean band as the nearest band's words (never an exact score)."""
+    """A mean band as the nearest band's words (never an exact score), in the reader's language."""
     if value is None:
         return "–"
-    return BAND_LABELS[min(max(round(value), 1), 4) - 1]
+    return gettext(BAND_LABELS[min(max(round(value), 1), 4) - 1])
 
 
 def _candidate_of(token: str) -> Candidate:
@@ -46,6 +54,7 @@ def _candidate_of(token: str) -> Candidate:
     candidate = db.session.get(Candidate, candidate_id) if candidate_id else None
     if candidate is None or candidate.email is None:  # unknown, or erased
         abort(404)
+    use_person_locale(candidate.locale)
     return candidate
 
 
@@ -72,7 +81,9 @@ def view(token: str):
     return render_template(
         "candidate/view.html", candidate=candidate, items=items, summary=candidate_summary(items), peers=peers,
         reason_labels=dict(REJECTION_REASONS), band_keys=BAND_KEYS, band_labels=BAND_LABELS,
-        skill_labels=QUESTION_LABELS, stage_labels=STAGE_LABELS, band_label=band_label, token=token,
-        band_meanings=BAND_MEANINGS, next_steps=next_steps, reason_words=reason_words,
-        company_reasons=COMPANY_REASONS,
+        skill_labels={key: str(QUESTION_NAMES.get(key, label)) for key, label in QUESTION_LABELS.items()},
+        stage_labels=STAGE_LABELS, band_label=band_label, token=token,
+        band_meanings={label: str(meaning) for label, meaning in BAND_MEANINGS.items()}, next_steps=next_steps, reason_words=reason_words,
+        company_reasons=COMPANY_REASONS, day=day,
+        stage_names={code: str(name) for code, name in STAGE_IN_SENTENCE.items()},
     )

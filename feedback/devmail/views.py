@@ -6,6 +6,7 @@ import logging
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, g, render_template, request
+from flask_babel import format_datetime
 
 from ..extensions import db
 from ..jobs.delivery import deliver_queued
@@ -16,6 +17,12 @@ from . import bp
 
 PAGE_SIZE = 50
 log = logging.getLogger(__name__)
+
+
+@bp.context_processor
+def formats() -> dict:
+    """The mailbox's moments as it writes them, "2026-11-05 09:03" (UTC, Babel's pattern, not rebased)."""
+    return {"utc_minute": lambda moment: format_datetime(moment, "yyyy-MM-dd HH:mm", rebase=False)}
 
 
 @bp.before_request

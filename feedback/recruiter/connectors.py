@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -18,7 +20,7 @@ from .forms import ConnectorForm, RevokeConnectorForm
 
 STAFF = ("admin", "recruiter")
 KIND_NAMES = {"greenhouse": "Greenhouse", "ashby": "Ashby", "lever": "Lever", "recruitee": "Recruitee",
-              "workable": "Workable", "generic": "Generic"}
+              "workable": "Workable", "generic": _l("Generic")}
 
 
 def _page(form: ConnectorForm, created=None, status: int = 200):
@@ -68,11 +70,11 @@ def revoke_ats_connector(connector_id: int):
     if found is None:
         abort(404)
     if not RevokeConnectorForm().validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
+        abort(400, _("The form expired; reload the page and try again."))
     if revoke_connector(found.id):
         record("connector revoked", target=f"connector {found.id}")
         db.session.commit()
-        flash(f"Connector #{found.id} revoked: its address answers 404 from now on.", "info")
+        flash(_("Connector #%(id)s revoked: its address answers 404 from now on.", id=found.id), "info")
     else:
-        flash(f"Connector #{found.id} was revoked already.", "info")
+        flash(_("Connector #%(id)s was revoked already.", id=found.id), "info")
     return redirect(url_for("recruiter.connectors"))

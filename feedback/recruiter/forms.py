@@ -1,4 +1,6 @@
 """Forms of the recruiter workspace."""
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
@@ -8,8 +10,8 @@ REVIEW_DECISIONS = ("approve", "approve_as_written", "withhold")
 
 
 class UploadForm(FlaskForm):
-    file = FileField("Outcomes CSV", validators=[FileRequired("Choose a CSV file."),
-                                                 FileAllowed(["csv", "txt"], "Upload a .csv file.")])
+    file = FileField(_l("Outcomes CSV"), validators=[FileRequired(_l("Choose a CSV file.")),
+                                                     FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
 
 
 class ConfirmImportForm(FlaskForm):
@@ -40,9 +42,9 @@ class ReviewForm(FlaskForm):
     """One piece of advice: three submit buttons share the ``decision`` name. "approve" releases the
     text field (edited or not), "approve_as_written" the company's own text, "withhold" nothing."""
 
-    decision = StringField("Decision", validators=[InputRequired("Choose approve or withhold."),
-                                                   AnyOf(REVIEW_DECISIONS, "Choose approve or withhold.")])
-    text = TextAreaField("Text the candidate will see (edit if needed)", validators=[Length(max=1500)],
+    decision = StringField(_l("Decision"), validators=[InputRequired(_l("Choose approve or withhold.")),
+                                                       AnyOf(REVIEW_DECISIONS, _l("Choose approve or withhold."))])
+    text = TextAreaField(_l("Text the candidate will see (edit if needed)"), validators=[Length(max=1500)],
                          render_kw={"rows": 3, "maxlength": 1500})
 
 
@@ -54,30 +56,31 @@ class ApproveUnflaggedForm(FlaskForm):
 
 CONNECTOR_CHOICES = [SelectChoice(value, label) for value, label in (
     ("greenhouse", "Greenhouse"), ("ashby", "Ashby"), ("lever", "Lever"), ("recruitee", "Recruitee"),
-    ("workable", "Workable"), ("generic", "Other (the generic outcome event)"))]
+    ("workable", "Workable"), ("generic", _l("Other (the generic outcome event)")))]
 
 
 class ConnectorForm(FlaskForm):
     """A new ATS connector for one of the user's companies (the secret is made here and shown once)."""
 
-    company = SelectField("Company", coerce=int, validators=[InputRequired("Choose the company.")])
-    kind = SelectField("ATS", choices=CONNECTOR_CHOICES, validators=[InputRequired("Choose the ATS.")])
-    api_key = PasswordField("Lever API key (Lever only)", validators=[Optional(), Length(max=200)],
-                            description="Lever's webhooks carry ids only: the key lets us read the candidate, "
-                                        "the posting and the archive reason.")
-    api_url = StringField("Lever API base URL (Lever only, optional)", validators=[Optional(), Length(max=300)],
-                          description="Leave empty for https://api.lever.co/v1.")
+    company = SelectField(_l("Company"), coerce=int, validators=[InputRequired(_l("Choose the company."))])
+    kind = SelectField("ATS", choices=CONNECTOR_CHOICES, validators=[InputRequired(_l("Choose the ATS."))])
+    api_key = PasswordField(_l("Lever API key (Lever only)"), validators=[Optional(), Length(max=200)],
+                            description=_l("Lever's webhooks carry ids only: the key lets us read the candidate, "
+                                           "the posting and the archive reason."))
+    api_url = StringField(_l("Lever API base URL (Lever only, optional)"), validators=[Optional(), Length(max=300)],
+                          description=_l("Leave empty for https://api.lever.co/v1."))
 
     def validate(self, extra_validators=None) -> bool:
         """The fields, then what depends on the kind (Optional() ends a field's own chain when empty)."""
         valid = super().validate(extra_validators)
         lever = self.kind.data == "lever"
         if lever and not self.api_key.data:
-            self.api_key.errors = [*self.api_key.errors, "A Lever connector needs the company's Lever API key."]
+            self.api_key.errors = [*self.api_key.errors, _("A Lever connector needs the company's Lever API key.")]
         elif not lever and self.api_key.data:
-            self.api_key.errors = [*self.api_key.errors, "Only a Lever connector takes an API key."]
+            self.api_key.errors = [*self.api_key.errors, _("Only a Lever connector takes an API key.")]
         if self.api_url.data and (not lever or not self.api_url.data.startswith(("https://", "http://"))):
-            self.api_url.errors = [*self.api_url.errors, "Only a Lever connector takes an API URL, starting with https://."]
+            self.api_url.errors = [*self.api_url.errors,
+                                   _("Only a Lever connector takes an API URL, starting with https://.")]
         return valid and not self.api_key.errors and not self.api_url.errors
 
 

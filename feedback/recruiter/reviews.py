@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import roles_required, scope_to_companies
@@ -43,7 +44,7 @@ def approve_unflagged():
     a person to read, whatever ids are posted, and advice decided meanwhile is skipped."""
     form = ApproveUnflaggedForm()
     if not form.validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
+        abort(400, _("The form expired; reload the page and try again."))
     ids = {int(value) for value in form.ids.data.split(",")}
     found = db.session.scalars(scope_to_companies(
         sa.select(AdviceReview).where(AdviceReview.id.in_(ids), AdviceReview.status == "pending")
@@ -60,7 +61,7 @@ def approve_unflagged():
         approved += 1
     db.session.commit()
     left = sum(1 for item in pending_reviews(current_user) if advice_flags(item.text))
-    flash(f"{approved} approved; {left} flagged left for you to read.", "info")
+    flash(_("%(approved)s approved; %(left)s flagged left for you to read.", approved=approved, left=left), "info")
     return redirect(url_for("recruiter.reviews")), 303
 
 
@@ -72,14 +73,14 @@ def reopen_review(review_id: int):
     if found is None:
         abort(404)
     if not ReopenReviewForm().validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
+        abort(400, _("The form expired; reload the page and try again."))
     if found.status == "pending":
-        abort(409, "This advice is waiting for a decision already.")
+        abort(409, _("This advice is waiting for a decision already."))
     previous = found.status
     reopen_advice(found)
     record("advice reopened", target=f"review {found.id}", previous=previous)
     db.session.commit()
-    flash("Advice reopened: it waits for a decision again.", "info")
+    flash(_("Advice reopened: it waits for a decision again."), "info")
     return redirect(url_for("recruiter.reviews"))
 
 
@@ -93,7 +94,7 @@ def review(review_id: int):
         abort(404)
     form = ReviewForm(prefix=f"r{review_id}")
     if not form.validate_on_submit():
-        flash("Choose approve or withhold.", "error")
+        flash(_("Choose approve or withhold."), "error")
         return redirect(url_for("recruiter.reviews"))
     as_written = form.decision.data == "approve_as_written"
     decision = "approve" if as_written else form.decision.data
@@ -101,9 +102,13 @@ def review(review_id: int):
     try:
         review_advice(found, decision, current_user, text)
     except AdviceAlreadyDecided:
-        abort(409, f"This advice was already {found.status}; a decision stands unless an admin reopens it.")
+        abort(409, _("This advice was already approved; a decision stands unless an admin reopens it.")
+              if found.status == "approved" else
+              _("This advice was already withheld; a decision stands unless an admin reopens it.")
+              if found.status == "withheld" else
+              _("This advice was already %(status)s; a decision stands unless an admin reopens it.", status=found.status))
     record("advice reviewed", target=f"review {found.id}", decision=decision,
            edited=bool(text and text.strip() != found.answer.text))
     db.session.commit()
-    flash("Advice approved." if decision == "approve" else "Advice withheld.", "info")
+    flash(_("Advice approved.") if decision == "approve" else _("Advice withheld."), "info")
     return redirect(url_for("recruiter.reviews"))

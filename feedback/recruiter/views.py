@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..access import (
@@ -51,6 +54,35 @@ from .forms import (
 
 STAFF = ("admin", "recruiter")
 BATCH_ROWS_PER_PAGE = 50
+# A batch row's status code (queries/recruiter.py BATCH_ROW_ORDER) as the page shows it.
+BATCH_STATUS_LABELS = {"failed": _l("failed"), "not sent": _l("not sent"), "cancelled": _l("cancelled"),
+                       "queued": _l("queued"), "sent": _l("sent"), "answered": _l("answered")}
+
+
+def utc_minute(moment) -> str:
+    """A UTC moment as the pages write it: "2026-11-05 09:03" (Babel's pattern, not rebased)."""
+    return format_datetime(moment, "yyyy-MM-dd HH:mm", rebase=False)
+
+
+def iso_day(moment) -> str:
+    """A date (or a UTC moment's date) as the pages write it: "2026-11-05"."""
+    return format_date(moment, "yyyy-MM-dd", rebase=False)
+
+
+def percent_of(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a whole percentage, "12%" (``whole`` is not 0)."""
+    return format_percent(part / whole, "#,##0%")
+
+
+def signed(value: float) -> str:
+    """A score with its sign, "+12" / "-3" / "+0", as the overview writes NPS."""
+    return format_decimal(value, "+#,##0;-#,##0")
+
+
+@bp.context_processor
+def formats() -> dict:
+    """The recruiter pages' dates and numbers, in the reader's locale (what strftime wrote by hand)."""
+    return {"utc_minute": utc_minute, "iso_day": iso_day, "percent_of": percent_of, "signed": signed}
 
 
 @bp.route("/")
@@ -82,14 +114,16 @@ def remind_contact():
     address = form.contact.data.strip().lower()
     queued = remind_contact_now(company_id, address, current_app.config["FEEDBACK_SLA_DAYS"], utcnow())
     if queued is None:
-        flash(f"{address} was already reminded in the last 24 hours.", "info")
+        flash(_("%(address)s was already reminded in the last 24 hours.", address=address), "info")
         return redirect(url_for("recruiter.overview")), 303
     if not queued:
-        flash(f"Nothing to remind {address} of: no feedback of theirs is overdue, or they unsubscribed.", "info")
+        flash(_("Nothing to remind %(address)s of: no feedback of theirs is overdue, or they unsubscribed.",
+                address=address), "info")
         return redirect(url_for("recruiter.overview")), 303
     record("contact reminded", target=address, company_id=company_id, requests=queued)
     db.session.commit()
-    flash(f"Reminder queued for {address} ({queued} candidate{'' if queued == 1 else 's'}).", "info")
+    flash(ngettext("Reminder queued for %(address)s (%(num)d candidate).",
+                   "Reminder queued for %(address)s (%(num)d candidates).", queued, address=address), "info")
     return redirect(url_for("recruiter.overview")), 303
 
 
@@ -129,14 +163,14 @@ def confirm_upload():
     ticket = read_upload_ticket(form.upload.data or "", current_user.id) if form.validate_on_submit() else None
     path = claim_upload(ticket[0]) if ticket else None  # a second confirm of the same file finds nothing
     if path is None:
-        flash("That upload has expired or was already imported. Upload the file again.", "error")
+        flash(_("That upload has expired or was already imported. Upload the file again."), "error")
         return redirect(url_for("recruiter.upload"))
     filename = ticket[1]
     try:
         allowed = importable_company_names(current_user)
         report = validate_upload(path, allowed)
         if report.problems and not (form.valid_only.data == "1" and report.valid_rows_importable):
-            abort(409, "The file has problems; import only its valid rows, or fix it and upload it again.")
+            abort(409, _("The file has problems; import only its valid rows, or fix it and upload it again."))
 
         def store():
             summary = import_outcomes(valid_rows(path, allowed), source=f"upload: {filename}",
@@ -155,12 +189,15 @@ def confirm_upload():
     finally:
         path.unlink(missing_ok=True)
     if batch_id is None:
-        flash(f"Nothing imported: every row of {filename} is known already.", "info")
+        flash(_("Nothing imported: every row of %(file)s is known already.", file=filename), "info")
         return redirect(url_for("recruiter.overview"))
     skipped = report.rows_read - report.valid_rows
-    flash(f"Imported {filename}: {summary.applications_created} new applications, {summary.requests_queued} e-mails "
-          f"queued, {summary.rows_known} rows already known"
-          + (f", {skipped} lines with problems skipped." if skipped else "."), "info")
+    counts = {"file": filename, "new": summary.applications_created, "queued": summary.requests_queued,
+              "known": summary.rows_known, "skipped": skipped}
+    flash(_("Imported %(file)s: %(new)s new applications, %(queued)s e-mails queued, %(known)s rows already known, "
+            "%(skipped)s lines with problems skipped.", **counts) if skipped
+          else _("Imported %(file)s: %(new)s new applications, %(queued)s e-mails queued, %(known)s rows already known.",
+                 **counts), "info")
     return redirect(url_for("recruiter.batch", batch_id=batch_id))
 
 
@@ -175,7 +212,7 @@ def batch(batch_id: int):
     pages = max((total + BATCH_ROWS_PER_PAGE - 1) // BATCH_ROWS_PER_PAGE, 1)
     return render_template("recruiter/batch.html", batch=found, funnel=batch_funnel(found.id), rows=rows,
                            total=total, page=page, pages=pages, per_page=BATCH_ROWS_PER_PAGE, stage_labels=STAGE_LABELS,
-                           form=CancelBatchForm(), requeue_form=RequeueBatchForm())
+                           form=CancelBatchForm(), requeue_form=RequeueBatchForm(), status_labels=BATCH_STATUS_LABELS)
 
 
 @bp.route("/batches/<int:batch_id>/cancel", methods=["GET", "POST"])
@@ -187,12 +224,12 @@ def cancel_batch(batch_id: int):
     if request.method == "GET":
         return render_template("recruiter/cancel.html", batch=found, funnel=batch_funnel(found.id), form=form)
     if not form.validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
+        abort(400, _("The form expired; reload the page and try again."))
     cancelled = cancel_unsent_mail(found)
     record("batch cancelled", target=f"batch {found.id}", emails=cancelled)
     db.session.commit()
-    flash(f"{cancelled} unsent e-mail{'' if cancelled == 1 else 's'} cancelled. You can queue them again from this page.",
-          "info")
+    flash(ngettext("%(num)d unsent e-mail cancelled. You can queue them again from this page.",
+                   "%(num)d unsent e-mails cancelled. You can queue them again from this page.", cancelled), "info")
     return redirect(url_for("recruiter.batch", batch_id=found.id))
 
 
@@ -202,10 +239,10 @@ def requeue_batch(batch_id: int):
     """Queue again the e-mails that cancelling the batch stopped."""
     found = batch_or_404(batch_id)
     if not RequeueBatchForm().validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
+        abort(400, _("The form expired; reload the page and try again."))
     queued = requeue_cancelled_mail(found)
     record("batch requeued", target=f"batch {found.id}", emails=queued)
     db.session.commit()
-    flash(f"{queued} e-mail{'' if queued == 1 else 's'} queued again." if queued
-          else "Nothing to queue again: no e-mail of this import was cancelled.", "info")
+    flash(ngettext("%(num)d e-mail queued again.", "%(num)d e-mails queued again.", queued) if queued
+          else _("Nothing to queue again: no e-mail of this import was cancelled."), "info")
     return redirect(url_for("recruiter.batch", batch_id=found.id))

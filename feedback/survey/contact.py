@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import abort, render_template
 
 from ..extensions import limiter
+from ..i18n import use_person_locale
 from ..models import STAGE_LABELS
 from ..queries.contacts import contact_requests
 from ..services.responses import link_expires_at
@@ -61,5 +62,6 @@ def contact(token: str):
     sitting = sitting_of(request_id) if request_id else None
     if not sitting or not sitting.rows:  # not ours, no company request, or an erased contact
         abort(404)
+    use_person_locale(sitting.rows[0].locale)
     return render_template("survey/contact.html", sitting=sitting, links=sitting_links(sitting, request_id),
                            status=Sitting.status, stage_labels=STAGE_LABELS)

@@ -1,6 +1,7 @@
 """WTForms forms built from a survey's stored questions: no hand-written class per survey."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -25,7 +26,7 @@ class MultiCheckboxField(SelectMultipleField):
 def no_nul(form, field) -> None:
     """PostgreSQL cannot store NUL characters; say so instead of failing."""
     if field.data and "\x00" in field.data:
-        raise ValidationError("Remove the invisible NUL characters from this text.")
+        raise ValidationError(_("Remove the invisible NUL characters from this text."))
 
 
 def _scale_choices(question: Question) -> list[SelectChoice]:
@@ -36,18 +37,18 @@ def _scale_choices(question: Question) -> list[SelectChoice]:
 
 def _field(question: Question, application: Case, company: str):
     label = question.prompt.replace("{company}", company)
-    required = [InputRequired(message="Please answer this question.")] if question.required else [Optional()]
+    required = [InputRequired(message=_("Please answer this question."))] if question.required else [Optional()]
     description = (question.help_text or "").replace("{company}", company)
     if question.kind in ("nps", "likert", "band"):
         choices = _scale_choices(question)
         if offers_not_applicable(question, application):
-            choices.append(SelectChoice(NOT_APPLICABLE, "Does not apply"))
+            choices.append(SelectChoice(NOT_APPLICABLE, _("Does not apply")))
         return _radio(label, choices, required, description)
     if question.kind == "yesno":
-        return _radio(label, [SelectChoice("yes", "Yes"), SelectChoice("no", "No")], required, description)
+        return _radio(label, [SelectChoice("yes", _("Yes")), SelectChoice("no", _("No"))], required, description)
     if question.kind == "choices":
         validators = (
-            [InputRequired(message="Please choose at least one.")] if question.required else [Optional()]
+            [InputRequired(message=_("Please choose at least one."))] if question.required else [Optional()]
         )
         return MultiCheckboxField(
             label, choices=[SelectChoice(code, label) for code, label in question.options], validators=validators, description=description
@@ -56,7 +57,7 @@ def _field(question: Question, application: Case, company: str):
         limit = question.max_length or 2000
         return TextAreaField(
             label,
-            validators=[Optional(), Length(max=limit, message=f"Please keep this under {limit} characters."), no_nul],
+            validators=[Optional(), Length(max=limit, message=_("Please keep this under %(limit)s characters.", limit=limit)), no_nul],
             description=description,
             render_kw={"maxlength": limit, "rows": 5},
         )

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, render_template, request
+from flask_babel import get_locale
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db, limiter
+from ..i18n import tag_of, use_person_locale
+from ..labels import QUESTION_NAMES, STAGE_IN_SENTENCE
 from ..models import STAGE_LABELS, FeedbackRequest
 from ..queries.links import answered_at, linked_request
 from ..reports_text import QUESTION_LABELS
 from ..services.responses import AlreadyAnswered, link_expires_at, request_fresh_link, submit_response
-from ..services.surveys import stored_survey
+from ..services.surveys import stored_survey, survey_in
 from ..surveys.candidate_words import BAND_MEANINGS, COMPANY_REASONS, next_steps, reason_words
 from ..surveys.definitions import BAND_KEYS, BAND_LABELS, NOT_APPLICABLE
 from ..surveys.rules import applicable_questions
@@ -39,6 +42,7 @@ def _load(token: str) -> tuple[sa.Row, LinkCheck]:
     link = linked_request(check.request_id)
     if link is None or link.link_issued_at is None or link.recipient_email is None:
         abort(404)
+    use_person_locale(link.locale)
     return link, check
 
 
@@ -76,7 +80,8 @@ def answer(token: str):
     refusal = _refusal(link, check, token)
     if refusal is not None:
         return refusal
-    survey = stored_survey(link.survey_id)
+    # The wording in the page's language: the same version and question keys as the request's.
+    survey = stored_survey(survey_in(link.survey_id, tag_of(get_locale())))
     questions = applicable_questions(survey, link)
     form = survey_form_class(survey, link, link.company_name)()
     status, preview = 200, None
@@ -89,7 +94,8 @@ def answer(token: str):
             preview = candidate_preview(form)
         elif valid:
             try:
-                submit_response(link.id, answers_from_form(form, questions), started_from_email=from_email)
+                submit_response(link.id, answers_from_form(form, questions), started_from_email=from_email,
+                                survey_id=survey.id)
                 db.session.commit()
             except (AlreadyAnswered, IntegrityError):
                 db.session.rollback()
@@ -104,12 +110,13 @@ def answer(token: str):
         "survey/form.html",
         form=form,
         preview=preview,
-        band_labels=BAND_LABELS, band_meanings=BAND_MEANINGS, skill_labels=QUESTION_LABELS,
+        band_labels=BAND_LABELS, band_meanings=BAND_MEANINGS,
+        skill_labels={key: str(QUESTION_NAMES.get(key, label)) for key, label in QUESTION_LABELS.items()},
         company_reasons=COMPANY_REASONS, reason_words=reason_words, next_steps=next_steps,
         survey=survey,
         questions=questions,
         link=link,
-        stage_label=STAGE_LABELS[link.stage],
+        stage_label=str(STAGE_IN_SENTENCE.get(link.stage, STAGE_LABELS[link.stage].lower())),
         expires_at=link_expires_at(link.link_issued_at),
         sitting=sitting_of(link.id) if link.audience == "company" else None,
         from_email=from_email,

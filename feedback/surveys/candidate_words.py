@@ -2,42 +2,45 @@
 about the company rather than about them, and one concrete next step; what each band means."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 # code -> (what the company noted, said to the candidate; about the company, not the candidate; next step)
+# The words are lazy (translated when shown): reason_words and next_steps give them as str.
 REASONS: dict[str, tuple[str, bool, str]] = {
     "technical_skills": (
-        "The technical skills the role needs did not yet come through at the level it asks for.", False,
-        "Pick the one or two skills the job advert stresses most and practise them on a small project you can "
-        "show, or take a short course with exercises."),
+        _l("The technical skills the role needs did not yet come through at the level it asks for."), False,
+        _l("Pick the one or two skills the job advert stresses most and practise them on a small project you can "
+           "show, or take a short course with exercises.")),
     "experience": (
-        "Your experience so far was less close to this role than the company needed.", False,
-        "In your next applications, lead with the experience nearest to the role, with one line on what you did "
-        "and what came of it."),
+        _l("Your experience so far was less close to this role than the company needed."), False,
+        _l("In your next applications, lead with the experience nearest to the role, with one line on what you did "
+           "and what came of it.")),
     "communication": (
-        "How you explained your thinking came across less clearly than the role needs.", False,
-        "Practise answering two or three typical questions aloud, two minutes each: the situation, what you did, "
-        "the result. Record yourself once and listen back."),
+        _l("How you explained your thinking came across less clearly than the role needs."), False,
+        _l("Practise answering two or three typical questions aloud, two minutes each: the situation, what you did, "
+           "the result. Record yourself once and listen back.")),
     "problem_solving": (
-        "How you worked through the problems was below what the role needs.", False,
-        "Practise thinking aloud on problems like the ones you were given: say what you assume, start with the "
-        "simplest approach, then improve it."),
+        _l("How you worked through the problems was below what the role needs."), False,
+        _l("Practise thinking aloud on problems like the ones you were given: say what you assume, start with the "
+           "simplest approach, then improve it.")),
     "qualification": (
-        "A qualification or certificate the role requires was missing.", False,
-        "Check which qualification the role named; if you want roles like it, plan how you could get it and say "
-        "so in your next application."),
+        _l("A qualification or certificate the role requires was missing."), False,
+        _l("Check which qualification the role named; if you want roles like it, plan how you could get it and say "
+           "so in your next application.")),
     "stronger_match": (
-        "Another candidate matched the requirements more closely. This says more about who else applied than "
-        "about you.", False,
-        "Nothing in particular to fix: keep applying for similar roles. The skill bands, where given, show where "
-        "you stood."),
+        _l("Another candidate matched the requirements more closely. This says more about who else applied than "
+           "about you."), False,
+        _l("Nothing in particular to fix: keep applying for similar roles. The skill bands, where given, show where "
+           "you stood.")),
     "role_changed": (
-        "The role was closed, filled internally or changed. This was about the company's plans, not about you.",
-        True, "Nothing to work on here. If you liked the company, look out for its next openings."),
+        _l("The role was closed, filled internally or changed. This was about the company's plans, not about you."),
+        True, _l("Nothing to work on here. If you liked the company, look out for its next openings.")),
     "compensation": (
-        "Your salary expectations and the role's pay range did not meet.", True,
-        "Check the usual pay for similar roles where you live, and ask early in a process what the range is."),
+        _l("Your salary expectations and the role's pay range did not meet."), True,
+        _l("Check the usual pay for similar roles where you live, and ask early in a process what the range is.")),
     "availability": (
-        "The start date, location or working hours did not fit.", True,
-        "Say early which start date, place and hours work for you, and ask about theirs."),
+        _l("The start date, location or working hours did not fit."), True,
+        _l("Say early which start date, place and hours work for you, and ask about theirs.")),
 }
 
 # The reasons about the company's plans or the role's terms, shown apart and never as shortcomings.
@@ -46,15 +49,16 @@ COMPANY_REASONS = tuple(code for code, (_words, about_company, _step) in REASONS
 
 def reason_words(code: str) -> str:
     """A reason code as the candidate reads it (a code of an older survey as it is)."""
-    return REASONS[code][0] if code in REASONS else code
+    return str(REASONS[code][0]) if code in REASONS else code
 
 
-# A band is how the company rated what you showed against what the role needs.
+# A band is how the company rated what you showed against what the role needs. Keyed by the
+# English band label (definitions.BAND_LABELS); the meanings are lazy, translated when shown.
 BAND_MEANINGS = {
-    "Not shown": "you did not get to show this, or it fell clearly short of what the role needs",
-    "Partly shown": "some of it was there, not yet at the level the role needs",
-    "Met": "what the role needs",
-    "Exceeded": "more than the role needs",
+    "Not shown": _l("you did not get to show this, or it fell clearly short of what the role needs"),
+    "Partly shown": _l("some of it was there, not yet at the level the role needs"),
+    "Met": _l("what the role needs"),
+    "Exceeded": _l("more than the role needs"),
 }
 
 # The next step for a skill rated "Not shown" or "Partly shown": the one of the reason about that skill.
@@ -68,7 +72,7 @@ def next_steps(reasons: list[str], bands: dict[str, int]) -> list[str]:
     codes = [*reasons, *(SKILL_REASONS[key] for key, band in bands.items() if band in LOW_BANDS)]
     steps: list[str] = []
     for code in codes:
-        step = REASONS.get(code, ("", False, ""))[2]
+        step = str(REASONS.get(code, ("", False, ""))[2])
         if step and step not in steps:
             steps.append(step)
     return steps
