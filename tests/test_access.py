@@ -75,6 +75,7 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("auth.login", "GET"): {**LANDING, "anonymous": 200},
     ("auth.login", "POST"): {**LANDING, "anonymous": 400},  # only a CSRF token: the form is incomplete
     ("auth.logout", "POST"): same(LOGIN),
+    ("auth.language", "POST"): same(400),  # only a CSRF token: no language chosen
     ("survey.answer", "GET"): same(200),
     ("survey.answer", "POST"): same(400),  # no answers: the form comes back with errors
     ("survey.renew", "POST"): same(202),
