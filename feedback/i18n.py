@@ -5,6 +5,7 @@ A person's language is stored as its BCP 47 tag (``pt-BR``); Babel names the sam
 """
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import urlencode
 
 from babel import Locale
@@ -102,6 +103,7 @@ def remember_choice() -> None:
             session[SESSION_KEY] = tag
 
 
+@cache
 def language_name(tag: str) -> str:
     """The language as its own speakers write it: 'Deutsch', 'العربية', 'português (Brasil)'."""
     return Locale.parse(babel_name(tag)).get_display_name() or tag

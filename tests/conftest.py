@@ -46,10 +46,17 @@ def pytest_configure(config) -> None:
 
 def pytest_collection_modifyitems(config, items) -> None:
     """Leave out (deselect, not skip) what the other run covers: on SQLite what only PostgreSQL can do;
-    on PostgreSQL what never opens a database, so it is not run twice."""
-    marker = "no_database" if feedback_config.test_database_url() is not None else "postgresql_only"
-    selected = [item for item in items if item.get_closest_marker(marker) is None]
-    deselected = [item for item in items if item.get_closest_marker(marker) is not None]
+    on PostgreSQL what never opens a database, and the real-browser journeys (the tests that take the
+    ``chromium`` fixture: they drive the same pages, and the PostgreSQL run checks every page's data
+    without a browser), so that neither is run twice and `make test` stays well under 10 minutes."""
+    on_postgresql = feedback_config.test_database_url() is not None
+    marker = "no_database" if on_postgresql else "postgresql_only"
+
+    def other_run(item) -> bool:
+        return item.get_closest_marker(marker) is not None or (on_postgresql and "chromium" in item.fixturenames)
+
+    selected = [item for item in items if not other_run(item)]
+    deselected = [item for item in items if other_run(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected

@@ -11,6 +11,7 @@ then written with the locale's decimal separator and signs: the English output d
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 
 from babel.numbers import get_minus_sign_symbol, get_plus_sign_symbol
 from flask_babel import format_decimal, format_percent, get_locale
@@ -29,13 +30,18 @@ def _shown(names: dict, english: dict) -> dict[str, str]:
 def labels() -> dict:
     """The templates' label dicts (stage_labels, labels, decline_labels, reason_labels, band_labels)
     in the page's language, with the number helpers below."""
+    return {**_labels_in(str(get_locale())), **NUMBERS}
+
+
+@cache
+def _labels_in(locale: str) -> dict:
+    """The label dicts of one language, looked up once per process (the catalogues never change while it runs)."""
     return {
         "stage_labels": _shown(STAGE_NAMES, STAGE_LABELS), "labels": _shown(QUESTION_NAMES, QUESTION_LABELS),
         "decline_labels": _shown(DECLINE_NAMES, dict(DECLINE_REASONS)),
         "reason_labels": _shown(REASON_NAMES, REASON_LABELS), "band_keys": BAND_KEYS,
         "band_labels": [str(BAND_NAMES.get(label, label)) for label in BAND_LABELS],
         "language_names": {tag: language_name_in_page(tag) for tag in SHIPPED},
-        **NUMBERS,
     }
 
 

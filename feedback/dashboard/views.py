@@ -67,17 +67,34 @@ def _follow_up(data: dict) -> dict:
     between two answers run no GROUP BY; a cancelled batch shows within FOLLOW_UP_SECONDS.
     """
     company_id, flt, k = data["company"].id, data["filter"], data["k"]
-    contacts = data["company_requests"]["company"]
     sla = current_app.config["FEEDBACK_SLA_DAYS"]
-    key = FOLLOW_UP_KEY.format(company_id=company_id, day=today().isoformat(), sent=contacts["sent"],
-                               answered=contacts["completed"], cutoff=flt.max_response_id,
-                               filtered=flt.is_filtered, sla=sla, k=k)
+    key = _follow_up_key(data)
     kept = cache.get(key)
     if kept is None:
         snapshot = flt if not flt.is_filtered else take_snapshot(ResponseFilter(company_id=company_id), k)[0]
         kept = dashboard_follow_up(company_id, sla, k, snapshot.max_response_id)
         cache.set(key, kept, timeout=FOLLOW_UP_SECONDS)
     return kept
+
+
+def _follow_up_key(data: dict) -> str:
+    contacts, flt = data["company_requests"]["company"], data["filter"]
+    return FOLLOW_UP_KEY.format(company_id=data["company"].id, day=today().isoformat(), sent=contacts["sent"],
+                                answered=contacts["completed"], cutoff=flt.max_response_id,
+                                filtered=flt.is_filtered, sla=current_app.config["FEEDBACK_SLA_DAYS"], k=data["k"])
+
+
+def _follow_up_html(data: dict) -> Markup:
+    """The follow-up section (dashboard/_follow_up.html) rendered once per language for as long as its
+    figures are kept: its words are the same for every page between two answers."""
+    key = f"{_follow_up_key(data)}/html/{get_locale()}"
+    html = cache.get(key)
+    if html is None:
+        # Rendered without the request's context, as the figures are: only the company's figures go in.
+        html = current_app.jinja_env.get_template("dashboard/_follow_up.html").render(
+            follow_up=data["follow_up"], k=data["k"], **display_labels())
+        cache.set(key, html, timeout=FOLLOW_UP_SECONDS)
+    return Markup(html)
 
 
 def _snapshot_tables(data: dict, found: dict) -> dict:
@@ -129,10 +146,12 @@ def company(company_id: int):
         others = {key: value for key, value in request.args.items() if key not in ("from", "to")}
         data = _dashboard_data(company_id, others)
         data["follow_up"] = _follow_up(data)
+        data["follow_up_html"] = _follow_up_html(data)
         data["range_error"], data["enough"] = reversed_range, False
         return render_template("dashboard/company.html", **data, **display_labels(), stages=STAGES), 400
     data = _dashboard_data(company_id)
     data["follow_up"] = _follow_up(data)
+    data["follow_up_html"] = _follow_up_html(data)
     data["given"] = figures.feedback_given(data["filter"], data["facts"], data["k"])
     if data["enough"]:
         data |= _figures(data)
