@@ -123,12 +123,13 @@ def text_direction(locale: Locale | str | None) -> str:
 
 
 def switch_links() -> list[dict]:
-    """The language switch: this page in each shipped language, its other arguments kept."""
+    """The language switch: this page in each shipped language, its other arguments kept. Each link
+    is a query alone (``?nps=7&lang=de``): it keeps the page's path, whatever that path holds."""
     args = request.args.to_dict(flat=False)
     links = []
     for tag in SHIPPED:
         args[SESSION_KEY] = [tag]
-        links.append({"tag": tag, "name": language_name(tag), "url": f"{request.path}?{urlencode(args, doseq=True)}"})
+        links.append({"tag": tag, "name": language_name(tag), "url": f"?{urlencode(args, doseq=True)}"})
     return links
 
 

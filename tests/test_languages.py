@@ -199,8 +199,9 @@ def test_the_language_switch_keeps_the_page_and_the_form_stays_in_that_language(
     page = client.get(f"{path}?nps=7")
     assert page_language(page.text) == ("en", "ltr")
     switch = re.findall(r'<a href="([^"]+)" lang="ar"', page.text)
-    assert switch and switch[0].startswith(path) and "nps=7" in switch[0] and "lang=ar" in switch[0]
-    arabic = client.get(switch[0].replace("&amp;", "&"))
+    # a link of its query alone: the same page, its score kept, whatever the page's path holds
+    assert switch and switch[0].replace("&amp;", "&") == "?nps=7&lang=ar"
+    arabic = client.get(path + switch[0].replace("&amp;", "&"))
     assert arabic.status_code == 200 and page_language(arabic.text) == ("ar", "rtl")
     assert 'value="7" checked' in arabic.text  # the score chosen in the e-mail is kept
     thanks = client.post(path, data={"csrf_token": csrf_token(arabic.text), "nps": "7"})
@@ -265,3 +266,13 @@ def test_each_language_s_forms_render_and_submit(app, make_app, runner, write_cs
         assert "Thank you" not in thanks.text
     stored = db.session.scalars(sa.select(Survey.locale).join(Response, Response.survey_id == Survey.id)).all()
     assert stored == [tag, tag]  # each answer points at the wording it was given in
+
+
+def test_the_language_switch_never_links_off_the_site(app):
+    """Attack: a path that reads as another host (//evil.example/…) must not become the switch's links."""
+    page = app.test_client().get("/", query_string="lang=fr&x=%22%3E", environ_overrides={"PATH_INFO": "//evil.example/login"})
+    assert page.status_code == 404
+    links = re.findall(r'<a href="([^"]*)" lang="[^"]+" hreflang=', page.text)
+    assert len(links) == 6 and all(link.startswith("?") for link in links), links
+    assert '">' not in "".join(links) and "evil" not in "".join(links)
+    assert page_language(page.text)[0] == "fr"  # the choice still counts on an error page
