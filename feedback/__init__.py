@@ -136,6 +136,10 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["url_for"] = _fixed_urls_kept(app.url_for)
     app.jinja_env.filters["month_label"] = month_label
+    from .mail.wording import long_date
+
+    # '5 November 2026', '5. November 2026', '5 نوفمبر 2026': a day as the page's language writes it.
+    app.jinja_env.filters["long_date"] = long_date
     # {% trans %} blocks are extracted and looked up with their whitespace collapsed (babel.cfg: trimmed).
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.context_processor(page_language)
