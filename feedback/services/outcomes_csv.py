@@ -126,15 +126,6 @@ def _decided_on(line: int, value: str, today: date, problems: list[Problem]) -> 
     return parsed
 
 
-def _locale(line: int, value: str | None, problems: list[Problem]) -> str | None:
-    """The row's language as a shipped tag (``fr-CA`` is ``fr``); an unknown one is the line's problem."""
-    try:
-        return shipped_tag(value)
-    except UnknownLocale:
-        problems.append(Problem(line, "locale", f"unknown language {value[:40]!r}; use one of {', '.join(SHIPPED)}"))
-        return None
-
-
 def validate_record(line: int, record: dict[str, str], today: date,
                     smtputf8: bool = False) -> tuple[OutcomeRow | None, list[Problem]]:
     """Check one record (column -> raw text); return the row or the problems found in it.
@@ -173,7 +164,11 @@ def validate_record(line: int, record: dict[str, str], today: date,
     if outcome == "rejected" and "company_contact_email" in values and not values["company_contact_email"]:
         problems.append(Problem(line, "company_contact_email", "is required when the outcome is rejected"))
     decided_on = _decided_on(line, values["decided_on"], today, problems) if values.get("decided_on") else None
-    locale = _locale(line, values.get("locale"), problems)
+    try:  # the row's language as a shipped tag (fr-CA is fr)
+        locale = shipped_tag(values.get("locale"))
+    except UnknownLocale:
+        locale = None
+        problems.append(Problem(line, "locale", f"unknown language {values['locale'][:40]!r}; use one of {', '.join(SHIPPED)}"))
 
     if problems:
         return None, problems
