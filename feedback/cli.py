@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from .cli_companies import companies_cli
 from .cli_connectors import connectors_cli
+from .cli_keys import keys_cli
 from .cli_outbox import outbox_cli
 from .cli_webhooks import webhooks_cli
 from .extensions import db
@@ -274,45 +275,8 @@ def purge_command(days: int) -> None:
                f"{plural(result.free_texts_removed, 'free text')}")
 
 
-keys_cli = AppGroup("keys", help="Manage API keys.")
 feedback_cli.add_command(keys_cli)
 feedback_cli.add_command(connectors_cli)
 feedback_cli.add_command(companies_cli)
 feedback_cli.add_command(outbox_cli)
 feedback_cli.add_command(webhooks_cli)
-
-
-@keys_cli.command("create")
-@click.argument("email")
-def keys_create_command(email: str) -> None:
-    """Create an API key that acts with the rights of the login EMAIL, and print it once.
-
-    Only a hash is stored: copy the key now. Send it as "Authorization: Bearer <key>".
-    """
-    import sqlalchemy as sa
-
-    from .models import User
-    from .services.api_keys import create_api_key
-
-    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        fail(f"no login for {email}; create it first with `feedback users create`")
-    key, record_ = create_api_key(user)
-    record("api key created", target=user.email, prefix=record_.prefix)
-    db.session.commit()
-    click.echo(key)
-    click.echo(f"key {record_.prefix}… acts as {user.email} ({user.role}); it is shown only this once", err=True)
-
-
-@keys_cli.command("revoke")
-@click.argument("prefix")
-def keys_revoke_command(prefix: str) -> None:
-    """Revoke an API key by the first 12 characters it was shown with (e.g. fbk_AbCdEfGh)."""
-    from .services.api_keys import revoke_api_key
-
-    count = revoke_api_key(prefix)
-    if not count:
-        fail(f"no live key starts with {prefix!r}")
-    record("api key revoked", target=prefix)
-    db.session.commit()
-    click.echo(f"revoked {plural(count, 'key')}")
