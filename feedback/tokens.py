@@ -173,9 +173,14 @@ def contact_token(request_id: int) -> str:
 def read_contact_token(token: str) -> tuple[int | None, bool]:
     """(request id, expired) for a contact token; (None, False) when it is not ours. It lives as long
     as a feedback link (FEEDBACK_LINK_MAX_AGE_DAYS)."""
-    max_age = current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"] * 86400
+    return _read_id_token(CONTACT_SALT, token, current_app.config["FEEDBACK_LINK_MAX_AGE_DAYS"] * 86400)
+
+
+def _read_id_token(salt: str, token: str, max_age: int) -> tuple[int | None, bool]:
+    """(the positive id a token of ``salt`` signs, expired): (None, True) when it is too old, (None, False)
+    when it is not ours or signs anything but a positive id."""
     try:
-        payload = _serializer(CONTACT_SALT).loads(token, max_age=max_age)
+        payload = _serializer(salt).loads(token, max_age=max_age)
     except SignatureExpired:
         return None, True
     except (BadData, UnicodeError, ValueError):
@@ -196,13 +201,4 @@ def candidate_view_token(candidate_id: int) -> str:
 
 def read_candidate_view_token(token: str) -> tuple[int | None, bool]:
     """(candidate id, expired) for a view token; (None, False) when it is not ours."""
-    try:
-        payload = _serializer(CANDIDATE_VIEW_SALT).loads(token, max_age=CANDIDATE_VIEW_MAX_AGE_DAYS * 86400)
-        expired = False
-    except SignatureExpired:
-        return None, True
-    except (BadData, UnicodeError, ValueError):
-        return None, False
-    if type(payload) is not int or payload <= 0:
-        return None, False
-    return payload, expired
+    return _read_id_token(CANDIDATE_VIEW_SALT, token, CANDIDATE_VIEW_MAX_AGE_DAYS * 86400)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 
 from ..ats import VENDORS
 from ..extensions import csrf, db, limiter
@@ -20,7 +20,7 @@ from ..services.connector_events import take_event
 from ..services.connectors import connector_secret, live_connector
 from ..timeutil import utcnow
 from ..transactions import commit_racing
-from .webhook import take_generic_event
+from .webhook import json_object, take_generic_event
 
 hooks_bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 csrf.exempt(hooks_bp)  # machines post here, signed with the connector's secret
@@ -54,12 +54,7 @@ def _take_vendor_event(kind: str, connector: Connector, secret: str):
     body = request.get_data(cache=True)
     if not vendor.verify(secret, body, request.headers):
         abort(401, "The signature does not match the body (or is missing).")
-    try:
-        event = current_app.json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        abort(400, "The body must be a JSON object.")
-    if not isinstance(event, dict):
-        abort(400, "The body must be a JSON object.")
+    event = json_object(body)
     read = vendor.read(event, body, request.headers)
     connector_id = connector.id
 

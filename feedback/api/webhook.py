@@ -113,19 +113,25 @@ def outcome_from_event(event: dict) -> dict:
     return {key: value for key, value in row.items() if value is not None}
 
 
+def json_object(body: bytes) -> dict:
+    """The body as a JSON object, or a 400. Read with the app's provider, as request.get_json is: lone
+    surrogates and deep nesting are a ValueError too."""
+    try:
+        event = current_app.json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        abort(400, "The body must be a JSON object.")
+    if not isinstance(event, dict):
+        abort(400, "The body must be a JSON object.")
+    return event
+
+
 def take_generic_event(secret: str, company: Company | None):
     """Verify, read and import one generic event: for ``company`` only (a connector's), or for any
     company that exists (the operator's webhook). A company it does not name is ``company``; one it
     names outside that scope, or one that does not exist, is a 422: an event never creates one."""
     body = request.get_data(cache=True)
     signature = _verify_signature(secret, body)
-    try:
-        # The app's provider, as request.get_json: lone surrogates and deep nesting are a ValueError too.
-        event = current_app.json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        abort(400, "The body must be a JSON object.")
-    if not isinstance(event, dict):
-        abort(400, "The body must be a JSON object.")
+    event = json_object(body)
     digest = hashlib.sha256(signature.encode()).hexdigest()
     problems = shape_problems(event)
     row = None

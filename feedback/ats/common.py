@@ -88,6 +88,16 @@ def stage_of(name: object, table: Mapping[str, str] | None = None) -> str:
     return DEFAULT_STAGE
 
 
+def stage_of_name_or_kind(name: object, kind: object, table: Mapping[str, str]) -> str:
+    """Our stage for a vendor stage with a name and a broad kind (Recruitee's category, Workable's
+    stage_kind): by the name when the vendor's table knows it, else by the kind, else by the name's words."""
+    if isinstance(name, str) and " ".join(name.split()).casefold() in table:
+        return stage_of(name, table)
+    if isinstance(kind, str) and kind.strip():
+        return stage_of(kind, table)
+    return stage_of(name, table)
+
+
 def first_email(*candidates: object) -> str | None:
     """The first of ``candidates`` that is a non-empty string (the contact order: the person who
     rejected, the hiring manager, the recruiter)."""

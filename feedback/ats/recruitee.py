@@ -22,6 +22,7 @@ from .common import (
     person_locale,
     same_hex,
     stage_of,
+    stage_of_name_or_kind,
     text,
 )
 
@@ -100,12 +101,7 @@ def stage_at_disqualification(details: object) -> str:
     for field in ("stage", "from_stage", "to_stage"):
         stage = dig(details, field)
         if isinstance(stage, dict):
-            name, category = stage.get("name"), stage.get("category")
-            if isinstance(name, str) and " ".join(name.split()).casefold() in STAGES:
-                return stage_of(name, STAGES)
-            if isinstance(category, str) and category.strip():
-                return stage_of(category, STAGES)
-            return stage_of(name, STAGES)
+            return stage_of_name_or_kind(stage.get("name"), stage.get("category"), STAGES)
         if isinstance(stage, str) and stage.strip():
             return stage_of(stage, STAGES)
     return stage_of(None)

@@ -18,7 +18,17 @@ import base64
 import hashlib
 import hmac
 
-from .common import VendorEvent, body_key, dig, first_email, join_names, outcome_row, person_locale, stage_of, text
+from .common import (
+    VendorEvent,
+    body_key,
+    dig,
+    first_email,
+    join_names,
+    outcome_row,
+    person_locale,
+    stage_of_name_or_kind,
+    text,
+)
 
 SIGNATURE_HEADER = "X-Workable-Signature"
 EVENT = "candidate_moved"  # the one candidate event that follows a disqualification and its revert
@@ -98,12 +108,7 @@ def outcome_item(data: dict) -> dict[str, str]:
 
 def stage_of_candidate(data: dict) -> str:
     """Our stage for the candidate's Workable stage: its name or slug, else its ``stage_kind``."""
-    stage, kind = data.get("stage"), data.get("stage_kind")
-    if isinstance(stage, str) and " ".join(stage.split()).casefold() in STAGES:
-        return stage_of(stage, STAGES)
-    if isinstance(kind, str) and kind.strip():
-        return stage_of(kind, STAGES)
-    return stage_of(stage, STAGES)
+    return stage_of_name_or_kind(data.get("stage"), data.get("stage_kind"), STAGES)
 
 
 def outcome_of(data: dict) -> str:

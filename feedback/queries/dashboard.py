@@ -206,21 +206,22 @@ def breakdown(flt: ResponseFilter, dimension: str, min_responses: int) -> list[G
 def benchmark_means(company_id: int, min_responses: int) -> dict[str, float] | None:
     """The platform benchmark for the company's page (figures.pooled_benchmark), kept in the cache for
     BENCHMARK_SECONDS: answers at other companies never make a page work it out again."""
-    key = BENCHMARK_KEY.format(company_id=company_id, k=min_responses)
-    kept = shared_cache.get(key)
-    if kept is None:
-        kept = (figures.pooled_benchmark(company_id, min_responses),)
-        shared_cache.set(key, kept, timeout=BENCHMARK_SECONDS)
-    return kept[0]
+    return _kept(BENCHMARK_KEY, figures.pooled_benchmark, company_id, min_responses)
 
 
 def platform_nps(company_id: int, min_responses: int) -> tuple[float, int] | None:
     """(the other companies' pooled NPS, how many they are) under the benchmark's rule (three other
     companies with ``min_responses`` each, figures.platform_nps), kept like benchmark_means()."""
-    key = PLATFORM_NPS_KEY.format(company_id=company_id, k=min_responses)
+    return _kept(PLATFORM_NPS_KEY, figures.platform_nps, company_id, min_responses)
+
+
+def _kept(key_format: str, work_out, company_id: int, min_responses: int):
+    """``work_out(company_id, min_responses)``, kept in the cache for BENCHMARK_SECONDS under the key
+    (in a tuple, so that a None found is told from a miss)."""
+    key = key_format.format(company_id=company_id, k=min_responses)
     kept = shared_cache.get(key)
     if kept is None:
-        kept = (figures.platform_nps(company_id, min_responses),)
+        kept = (work_out(company_id, min_responses),)
         shared_cache.set(key, kept, timeout=BENCHMARK_SECONDS)
     return kept[0]
 

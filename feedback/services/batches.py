@@ -13,16 +13,21 @@ from ..timeutil import utcnow
 log = logging.getLogger(__name__)
 
 
+def _cancel_queued(requests: sa.Select, reason: str) -> int:
+    """Cancel the queued e-mails of these requests, ``reason`` as their last error; returns the count."""
+    return db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == "queued", OutboxMessage.request_id.in_(requests))
+        .values(status="cancelled", last_error=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def cancel_unsent_mail(batch: ImportBatch) -> int:
     """Cancel the batch's queued e-mails; requests never mailed are closed. Returns the count. Flushes."""
     now = utcnow()
     requests = sa.select(FeedbackRequest.id).join(Application).where(Application.import_batch_id == batch.id)
-    cancelled = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.status == "queued", OutboxMessage.request_id.in_(requests))
-        .values(status="cancelled", last_error="batch cancelled")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    cancelled = _cancel_queued(requests, "batch cancelled")
     db.session.execute(
         sa.update(FeedbackRequest)
         .where(FeedbackRequest.id.in_(requests), FeedbackRequest.first_sent_at.is_(None),
@@ -71,12 +76,7 @@ def cancel_for_application(company_id: int, application_ref: str) -> int | None:
     if application_id is None:
         return None
     requests = sa.select(FeedbackRequest.id).where(FeedbackRequest.application_id == application_id)
-    cancelled = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.status == "queued", OutboxMessage.request_id.in_(requests))
-        .values(status="cancelled", last_error="taken back by the ATS")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    cancelled = _cancel_queued(requests, "taken back by the ATS")
     db.session.execute(
         sa.update(FeedbackRequest)
         .where(FeedbackRequest.application_id == application_id, FeedbackRequest.answered_at.is_(None),
