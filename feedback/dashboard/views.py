@@ -52,7 +52,7 @@ def _dashboard_data(company_id: int, args=None) -> dict:
         "company": CompanyRef(company_id, facts.company_name), "filter": facts.filter, "k": k,
         "responses": facts.responses, "total_responses": facts.total, "enough": enough,
         "requests": facts.requests, "company_requests": facts.company_requests,
-        "positions": figures.positions(company_id), "from_email": figures.started_from_email(company_id),
+        "positions": figures.positions(company_id), "from_email": facts.from_email,
         "contact_responses": facts.contact_responses, "facts": facts,
     }
     if enough:

@@ -73,17 +73,18 @@ class PageFacts:
     company_requests: dict  # the same for all the company's requests, whatever the filter
     contact_responses: int = 0  # the company contacts' responses the filter keeps
     contact_last: int | None = None  # the id of the newest of them (a key of their figures)
+    from_email: int = 0  # the company's candidate answers begun from a score in the e-mail (any filter)
 
 
 def page_facts(flt: ResponseFilter, min_responses: int) -> PageFacts:
     """The company's name, the filter's anonymity snapshot, the company's requests (all and under the
-    filter) and its contacts' responses under the filter, in one statement."""
+    filter), its contacts' responses under the filter and the answers begun from the e-mail, in one statement."""
     row = db.session.execute(_facts_statement(flt.shape), flt.params() | {"k": max(min_responses, 1)}).one()
     snapshot, counted, total = figures.snapshot_of(flt, row.total, row.cutoff, min_responses)
     company_requests = figures.request_counts_of(row._mapping)
     requests = figures.request_counts_of(row._mapping, "filtered_") if flt.is_filtered else company_requests
     return PageFacts(row.company_name, snapshot, counted, total, requests, company_requests,
-                     row.contact_responses, row.contact_last)
+                     row.contact_responses, row.contact_last, row.from_email)
 
 
 def filtered_requests(shape: Shape) -> sa.Subquery:
@@ -106,7 +107,11 @@ def _facts_statement(shape: Shape) -> sa.Select:
     company = sa.select(Company.name).where(Company.id == sa.bindparam("company_id")).scalar_subquery()
     contacts = sa.select(sa.func.count().label("contact_responses"), sa.func.max(Response.id).label("contact_last")) \
         .where(*_contact_conditions(shape)).subquery("contacts")
-    columns = [company.label("company_name"), total.label("total"), cutoff.label("cutoff"), *requests.c, *contacts.c]
+    from_email = sa.select(sa.func.count()).select_from(Response).where(
+        Response.company_id == sa.bindparam("company_id"), Response.audience == "candidate",
+        Response.started_from_email).scalar_subquery()
+    columns = [company.label("company_name"), total.label("total"), cutoff.label("cutoff"), *requests.c, *contacts.c,
+               from_email.label("from_email")]
     statement = sa.select(*columns).select_from(requests).join(contacts, sa.true())
     if shape & FILTER_PARAMS:
         filtered = filtered_requests(shape)
@@ -121,12 +126,6 @@ _POSITIONS = (sa.select(Position.id, Position.title).where(Position.company_id =
 def positions(company_id: int) -> list[tuple[int, str]]:
     """The company's positions, for the filter."""
     return [tuple(row) for row in db.session.execute(_POSITIONS, {"company_id": company_id})]
-
-
-def started_from_email(company_id: int) -> int:
-    """How many of the company's candidate answers began with a score chosen in the e-mail."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(
-        Response.company_id == company_id, Response.audience == "candidate", Response.started_from_email))
 
 
 def snapshot_figures(flt: ResponseFilter, min_responses: int) -> dict:

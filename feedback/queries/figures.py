@@ -193,10 +193,13 @@ def snapshot_columns(shape: Shape) -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
     isolated by comparing a page, an export or an API figure before and after it.
     """
     conditions = response_conditions(shape)
-    total = sa.select(sa.func.count()).select_from(Response).where(*conditions).scalar_subquery()
-    last = total - total % sa.bindparam("k") - 1
-    cutoff = (sa.select(Response.id).where(*conditions).order_by(Response.id).limit(1)
-              .offset(sa.case((last > 0, last), else_=0)).scalar_subquery())
+    # Counted once in a CTE (both databases compute a CTE that is read twice only once), read by the
+    # total and by the cutoff's offset.
+    counted = sa.select(sa.func.count().label("n")).select_from(Response).where(*conditions).cte("snapshot_count")
+    total = sa.select(counted.c.n).scalar_subquery()
+    last = counted.c.n - counted.c.n % sa.bindparam("k") - 1
+    offset = sa.select(sa.case((last > 0, last), else_=0)).scalar_subquery()
+    cutoff = sa.select(Response.id).where(*conditions).order_by(Response.id).limit(1).offset(offset).scalar_subquery()
     return total, cutoff
 
 
