@@ -336,6 +336,37 @@ def test_the_recruiter_overview_lists_overdue_contacts_with_a_one_click_reminder
     assert browser.post("/recruiter/contacts/remind", data={**form, "company": "1 OR 1=1"}).status_code == 400
 
 
+def test_the_overdue_contacts_come_in_pages_oldest_first_and_a_reminder_returns_to_its_page(
+        web, import_csv, runner, make_user, sign_in):
+    # 30 contacts, each with one overdue candidate, decided on 30 days in September and October.
+    rows = [outcome_row(candidate_name=f"Person P{n}", candidate_email=candidate(f"P{n}"),
+                        company_contact_email=contact(f"c{n:02d}"), decided_on=f"2026-{9 + n // 28:02d}-{n % 28 + 1:02d}",
+                        application_ref=f"P{n}") for n in range(30)]
+    assert import_csv(rows).exit_code == 0
+    assert runner.invoke(args=["feedback", "send"]).exit_code == 0
+    make_user(RECRUITER, "recruiter", "Acme Robotics")
+    browser = sign_in(RECRUITER)
+
+    def listed(page: str) -> list[str]:
+        section = page[page.index('id="overdue"'):page.index("Recent imports")]
+        return [f"c{n:02d}" for n in range(30) if contact(f"c{n:02d}") in section]
+
+    first = browser.get("/recruiter/").text
+    assert listed(first) == [f"c{n:02d}" for n in range(25)]  # the 25 oldest decisions
+    assert "Page 1 of 2" in first and "overdue_page=2#overdue" in first
+    second = browser.get("/recruiter/?overdue_page=2").text
+    assert listed(second) == ["c25", "c26", "c27", "c28", "c29"]
+    assert "Page 2 of 2" in second and "Previous page" in second
+    assert "No overdue contact on page" in browser.get("/recruiter/?overdue_page=3").text
+    assert browser.get("/recruiter/?overdue_page=abc").status_code == 400
+
+    # A reminder sent from page 2 leads back to page 2's list.
+    form = {"csrf_token": csrf_token(second), "company": str(company_id()), "contact": contact("c27"),
+            "overdue_page": "2"}
+    done = browser.post("/recruiter/contacts/remind", data=form)
+    assert done.status_code == 303 and done.headers["Location"].endswith("/recruiter/?overdue_page=2#overdue")
+
+
 def test_the_api_report_carries_the_same_follow_up(november, runner, make_user):
     make_user(RECRUITER, "recruiter", "Acme Robotics")
     key = runner.invoke(args=["feedback", "keys", "create", RECRUITER]).stdout.strip()

@@ -61,9 +61,10 @@ def company_overview(user: User, min_responses: int) -> list[dict]:
     return sorted(rows.values(), key=lambda r: (r["nps"] is None, r["nps"] if r["nps"] is not None else 0, r["name"]))
 
 
-def overdue_contacts(user: User, sla_days: int, today) -> list[sa.Row]:
-    """The company contacts whose feedback is overdue in the user's companies, oldest decision first:
-    company_id, company, contact, overdue (requests), oldest (decision date), last_reminded."""
+def overdue_contacts(user: User, sla_days: int, today, page: int = 1, per_page: int = 25) -> tuple[list[sa.Row], int]:
+    """One page of the company contacts whose feedback is overdue in the user's companies, oldest
+    decision first, and how many there are: company_id, company, contact, overdue (requests),
+    oldest (decision date), last_reminded."""
     requests = FeedbackRequest.__table__.c
     last_reminded = (sa.select(sa.func.max(OutboxMessage.created_at))
                      .where(OutboxMessage.request_id == requests.id, OutboxMessage.kind == "reminder")
@@ -76,9 +77,12 @@ def overdue_contacts(user: User, sla_days: int, today) -> list[sa.Row]:
              .join(Application, Application.id == requests.application_id)
              .join(Company, Company.id == requests.company_id)
              .where(*overdue_feedback(sla_days, today))
-             .group_by(Company.id, Company.name, requests.recipient_email)
-             .order_by(sa.func.min(Application.decided_on), Company.name, requests.recipient_email))
-    return db.session.execute(scope_to_companies(query, Company.id, user)).all()
+             .group_by(Company.id, Company.name, requests.recipient_email))
+    query = scope_to_companies(query, Company.id, user)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.execute(query.order_by(sa.func.min(Application.decided_on), Company.name, requests.recipient_email)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total
 
 
 def recent_batches(user: User, limit: int = 20) -> list[ImportBatch]:

@@ -54,6 +54,7 @@ from .forms import (
 
 STAFF = ("admin", "recruiter")
 BATCH_ROWS_PER_PAGE = 50
+OVERDUE_PER_PAGE = 25
 # A batch row's status code (queries/recruiter.py BATCH_ROW_ORDER) as the page shows it.
 BATCH_STATUS_LABELS = {"failed": _l("failed"), "not sent": _l("not sent"), "cancelled": _l("cancelled"),
                        "queued": _l("queued"), "sent": _l("sent"), "answered": _l("answered")}
@@ -90,10 +91,14 @@ def formats() -> dict:
 def overview():
     """Across the recruiter's companies: response rates, pending answers, lowest scores first."""
     k = current_app.config["FEEDBACK_MIN_RESPONSES"]
+    overdue_page = page_arg(request.args, "overdue_page")
+    overdue, overdue_total = overdue_contacts(current_user, current_app.config["FEEDBACK_SLA_DAYS"], today(),
+                                              overdue_page, OVERDUE_PER_PAGE)
     return render_template(
         "recruiter/overview.html",
         companies=company_overview(current_user, k),
-        overdue=overdue_contacts(current_user, current_app.config["FEEDBACK_SLA_DAYS"], today()),
+        overdue=overdue, overdue_page=overdue_page,
+        overdue_pages=max((overdue_total + OVERDUE_PER_PAGE - 1) // OVERDUE_PER_PAGE, 1),
         sla_days=current_app.config["FEEDBACK_SLA_DAYS"], remind_form=RemindContactForm(),
         batches=recent_batches(current_user),
         pending_reviews=len(pending_reviews(current_user)),
@@ -112,19 +117,21 @@ def remind_contact():
     company_id = int(form.company.data)
     may_see_company_or_404(company_id)
     address = form.contact.data.strip().lower()
+    page = page_arg(request.form, "overdue_page")
+    back = url_for("recruiter.overview", overdue_page=page if page > 1 else None, _anchor="overdue")
     queued = remind_contact_now(company_id, address, current_app.config["FEEDBACK_SLA_DAYS"], utcnow())
     if queued is None:
         flash(_("%(address)s was already reminded in the last 24 hours.", address=address), "info")
-        return redirect(url_for("recruiter.overview")), 303
+        return redirect(back), 303
     if not queued:
         flash(_("Nothing to remind %(address)s of: no feedback of theirs is overdue, or they unsubscribed.",
                 address=address), "info")
-        return redirect(url_for("recruiter.overview")), 303
+        return redirect(back), 303
     record("contact reminded", target=address, company_id=company_id, requests=queued)
     db.session.commit()
     flash(ngettext("Reminder queued for %(address)s (%(num)d candidate).",
                    "Reminder queued for %(address)s (%(num)d candidates).", queued, address=address), "info")
-    return redirect(url_for("recruiter.overview")), 303
+    return redirect(back), 303
 
 
 @bp.route("/upload", methods=["GET", "POST"])
