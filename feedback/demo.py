@@ -10,18 +10,21 @@ from flask import current_app
 
 from .config import PROJECT_ROOT
 from .extensions import db
+from .i18n import SHIPPED
 from .jobs.delivery import deliver_queued
-from .models import AdviceReview, Company, FeedbackRequest, User
+from .models import AdviceReview, Application, Company, FeedbackRequest, User
 from .services.accounts import create_user
 from .services.imports import import_outcomes
 from .services.moderation import review_advice
 from .services.outcomes_csv import check_outcomes
 from .services.responses import submit_response
+from .services.surveys import survey_in
 from .surveys.definitions import DECLINE_REASONS, REJECTION_REASONS
 from .surveys.rules import applicable_questions, offers_not_applicable
 from .timeutil import today, utcnow
 
 DEMO_CSV = PROJECT_ROOT / "demo" / "outcomes-sample.csv"
+DEMO_LANGUAGES = tuple(tag for tag in SHIPPED if tag != "en")
 IMPROVE_TEXTS = [
     "Tell people sooner when the decision is made.",
     "The take-home task took far longer than the two hours announced.",
@@ -103,6 +106,14 @@ def _review_some_advice(rng: random.Random, reviewer) -> None:
             review_advice(review, "approve", reviewer)
 
 
+def _give_some_candidates_their_language(rng: random.Random) -> None:
+    """About one candidate in four gets a language other than English (as a CSV's ``locale`` column
+    would give it), so that the dev mailbox, the forms and the dashboard's By language show them."""
+    for application in db.session.scalars(sa.select(Application).order_by(Application.id)):
+        if rng.random() < 0.25:
+            application.locale = application.candidate.locale = rng.choice(DEMO_LANGUAGES)
+
+
 def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str]:
     """Import the sample outcomes, deliver their mail to the dev mailbox, answer a share of it.
 
@@ -114,10 +125,11 @@ def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str]:
     with csv_path.open(encoding="utf-8-sig", newline="") as stream:
         rows = (row for row, _problems in check_outcomes(stream, today()) if row is not None)
         summary = import_outcomes(rows, source=f"demo: {csv_path.name}")
+    rng = random.Random(2026)
+    _give_some_candidates_their_language(rng)
     db.session.commit()
     delivered = deliver_queued()
 
-    rng = random.Random(2026)
     moods = {}
     answered = 0
     requests = db.session.scalars(sa.select(FeedbackRequest).order_by(FeedbackRequest.id)).all()
@@ -129,7 +141,9 @@ def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str]:
         questions = applicable_questions(feedback_request.survey, application)
         if feedback_request.audience == "candidate":
             answers = _candidate_answers(rng, mood, questions, application)
-            submit_response(feedback_request.id, answers)
+            # Answered in the wording of the candidate's language, as their form showed it.
+            wording = survey_in(feedback_request.survey_id, application.locale) if application.locale else None
+            submit_response(feedback_request.id, answers, survey_id=wording)
         else:
             answers = _company_answers(rng, questions)
             submit_response(feedback_request.id, answers, now=_contact_answers_at(rng, feedback_request))

@@ -21,7 +21,7 @@ from feedback import config as feedback_config
 from feedback.cli import feedback_cli
 from feedback.extensions import db
 from feedback.jobs.delivery import deliver_queued
-from feedback.models import FeedbackRequest, OutboxMessage, Suppression
+from feedback.models import Application, FeedbackRequest, OutboxMessage, Response, Suppression, Survey
 from feedback.services.suppressions import suppress_address
 from feedback.timeutil import utcnow
 from feedback.tokens import address_hash, read_feedback_link_token
@@ -157,6 +157,32 @@ def test_the_demo_prints_its_logins_every_time_with_dev_port_links(app, make_app
     assert "already holds data; demo data not loaded" in second.output
     kept = db.session.scalar(sa.select(OutboxMessage.body_text).where(OutboxMessage.body_text.is_not(None)).limit(1))
     assert "http://127.0.0.1:5123/f/" in kept
+
+
+def test_the_demo_has_candidates_in_every_shipped_language(app, make_app):
+    """About one candidate in four gets a language: their invitation is in it, and their answers
+    are to its wording, so that a newcomer sees the languages in the mailbox and the dashboard."""
+    dev = make_app(DEV_MAILBOX=True)
+    with dev.app_context():
+        assert dev.test_cli_runner().invoke(args=["feedback", "demo"]).exit_code == 0
+        languages = dict(db.session.execute(sa.select(Application.locale, sa.func.count())
+                                            .group_by(Application.locale)).all())
+        assert set(languages) == {None, "de", "fr", "es", "pt-BR", "ar"}
+        assert 0.15 < sum(n for tag, n in languages.items() if tag) / sum(languages.values()) < 0.35
+        invitations = db.session.execute(
+            sa.select(Application.locale, OutboxMessage.body_html)
+            .join(FeedbackRequest, FeedbackRequest.id == OutboxMessage.request_id)
+            .join(Application, Application.id == FeedbackRequest.application_id)
+            .where(OutboxMessage.kind == "invitation", FeedbackRequest.audience == "candidate")).all()
+        for tag, html in invitations:
+            assert f'<html lang="{tag or "en"}"' in html
+        answered = dict(db.session.execute(
+            sa.select(Survey.locale, sa.func.count()).join(Response, Response.survey_id == Survey.id)
+            .where(Response.audience == "candidate").group_by(Survey.locale)).all())
+        assert set(answered) == {"en", "de", "fr", "es", "pt-BR", "ar"}
+        # A contact's answers stay in the company's language (none here: English).
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response).join(Survey)
+                                 .where(Response.audience == "company", Survey.locale != "en")) == 0
 
 
 # --- page mail in the dev mailbox, at once ---------------------------------------------------

@@ -21,7 +21,7 @@ from playwright import sync_api
 
 from feedback.demo import DEMO_PASSWORD, load_demo
 from feedback.extensions import db
-from feedback.models import Application, FeedbackRequest, User
+from feedback.models import Application, Candidate, FeedbackRequest, User
 from feedback.tokens import candidate_view_token, feedback_link_token
 
 expect = sync_api.expect
@@ -41,16 +41,19 @@ def _demo_pages(live) -> dict[str, str]:
     """The demo's data and the addresses of the pages to photograph (tokens as the e-mails carry)."""
     with live.app.app_context():
         assert load_demo(0.6) is not None
+        # The README's pictures are in English: of the demo's candidates, one who named no language.
         open_request = db.session.scalar(
-            sa.select(FeedbackRequest.id).where(FeedbackRequest.audience == "candidate",
-                                                FeedbackRequest.answered_at.is_(None),
-                                                FeedbackRequest.first_sent_at.is_not(None))
+            sa.select(FeedbackRequest.id).join(Application, Application.id == FeedbackRequest.application_id)
+            .where(FeedbackRequest.audience == "candidate", FeedbackRequest.answered_at.is_(None),
+                   FeedbackRequest.first_sent_at.is_not(None), Application.locale.is_(None))
             .order_by(FeedbackRequest.id))
         # The candidate with the most feedback given about them: their view has the most to show.
         candidate_id = db.session.scalar(
             sa.select(Application.candidate_id)
             .join(FeedbackRequest, FeedbackRequest.application_id == Application.id)
-            .where(FeedbackRequest.audience == "company", FeedbackRequest.answered_at.is_not(None))
+            .join(Candidate, Candidate.id == Application.candidate_id)
+            .where(FeedbackRequest.audience == "company", FeedbackRequest.answered_at.is_not(None),
+                   Candidate.locale.is_(None))
             .group_by(Application.candidate_id).order_by(sa.func.count().desc(), Application.candidate_id).limit(1))
         company = db.session.scalar(sa.select(User).where(User.email == "company@demo.example")).company
         return {
