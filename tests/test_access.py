@@ -106,6 +106,8 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("recruiter.connectors", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no company or kind chosen
     ("recruiter.revoke_ats_connector", "POST"): by_role("/recruiter/connectors", "/recruiter/connectors", 404,
                                                         403, 403, LOGIN),
+    ("recruiter.companies", "GET"): STAFF_PAGE,
+    ("recruiter.company_language", "POST"): by_role(400, 400, 404, 403, 403, LOGIN),  # no language chosen
     ("recruiter.remind_contact", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no contact named
     ("recruiter.reviews", "GET"): STAFF_PAGE,
     ("recruiter.review", "POST"): by_role("/recruiter/reviews", "/recruiter/reviews", 404, 403, 403, LOGIN),

@@ -8,7 +8,16 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import BLOCKING_IMPACTS, PHONE, link_in, messages_to, no_horizontal_scroll, proof_dir, run_axe
+from browser_support import (
+    BLOCKING_IMPACTS,
+    PHONE,
+    link_in,
+    messages_to,
+    no_horizontal_scroll,
+    proof_dir,
+    run_axe,
+    sign_in,
+)
 from conftest import HEADER, outcome_row
 from playwright.sync_api import expect
 
@@ -73,5 +82,26 @@ def test_the_form_in_german_and_arabic_on_a_phone(live, chromium, invited):
         expect(mail.locator("html")).to_have_attribute("lang", "fr")
         assert no_horizontal_scroll(mail)
         mail.screenshot(path=str(proof_dir() / "email-fr-phone.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_a_recruiter_sets_a_company_s_language_in_the_browser(live, chromium, invited, make_user):
+    """The companies page of the recruiter workspace: a select per company, saved with its button;
+    axe-core finds nothing serious on it."""
+    make_user("recruiter@feedback.example", "recruiter", "Acme Robotics")
+    context = chromium.new_context(bypass_csp=True, viewport={"width": 1366, "height": 900})
+    try:
+        page = context.new_page()
+        sign_in(page, live, "recruiter@feedback.example")
+        page.wait_for_url(live.url("/recruiter/"))
+        page.get_by_role("link", name="Companies", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Companies")
+        select = page.get_by_label("Language of Acme Robotics")
+        assert blocking(run_axe(page)) == []
+        select.select_option("pt-BR")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator(".flash")).to_have_text("Acme Robotics: português (Brasil).")
+        expect(page.get_by_label("Language of Acme Robotics")).to_have_value("pt-BR")
     finally:
         context.close()

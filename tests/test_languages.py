@@ -12,7 +12,7 @@ from conftest import HEADER, csrf_token, links_in, outcome_row
 from feedback import config as feedback_config
 from feedback.config import ConfigError
 from feedback.extensions import db
-from feedback.models import Application, Candidate, Response, Survey
+from feedback.models import Application, Candidate, Company, Response, Survey
 
 COMPANY = "Acme Robotics"
 LOCALE_HEADER = [*HEADER, "locale"]
@@ -125,6 +125,49 @@ def test_the_company_language_is_the_default_of_its_contacts_and_candidates(app,
     # the company contact reads the company's language, whatever the candidate's
     assert page_language(html_of(message_to(smtp_server, "other.contact@acme-robotics.example.com")))[0] == "de"
     assert page_language(html_of(message_to(smtp_server, "seed@example.org")))[0] == "en"
+
+
+def test_a_recruiter_sets_a_company_s_language_on_the_companies_page(app, make_user, sign_in, runner, write_csv,
+                                                                     smtp_server):
+    rows = [candidate("seed@example.org", ""), candidate("bank@example.org", "", company="Granite Bank")]
+    assert import_rows(runner, write_csv, rows).exit_code == 0
+    make_user("recruiter@feedback.example", "recruiter", COMPANY)
+    client = sign_in("recruiter@feedback.example")
+    page = client.get("/recruiter/companies")
+    assert page.status_code == 200 and COMPANY in page.text
+    assert "Granite Bank" not in page.text  # not one of the recruiter's companies
+    assert "None of its own (English, the service&#39;s default)" in page.text and ">Deutsch<" in page.text
+    acme, granite = (db.session.scalar(sa.select(Company.id).where(Company.name == name))
+                     for name in (COMPANY, "Granite Bank"))
+    token = csrf_token(page.text)
+    saved = client.post(f"/recruiter/companies/{acme}/language", data={"csrf_token": token, "locale": "de"})
+    assert saved.status_code == 303 and saved.headers["Location"].endswith("/recruiter/companies")
+    shown = client.get("/recruiter/companies").text
+    assert f"{COMPANY}: Deutsch." in shown and '<option value="de" selected>' in shown
+    assert runner.invoke(args=["feedback", "companies", "locale", COMPANY]).output.strip() == f"{COMPANY}: de"
+    event = db.session.execute(sa.text("SELECT target, details FROM audit_events WHERE action = 'company language set'"
+                                       )).one()
+    assert event.target == COMPANY and "de" in str(event.details)
+    # Its candidates without a language of their own are mailed in it from now on.
+    assert import_rows(runner, write_csv, [candidate("later@example.org", "", application_ref="L-1")]).exit_code == 0
+    send(runner)
+    assert page_language(html_of(message_to(smtp_server, "later@example.org")))[0] == "de"
+    # Cleared again with the first choice.
+    assert client.post(f"/recruiter/companies/{acme}/language",
+                       data={"csrf_token": token, "locale": ""}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Company, acme).locale is None
+
+    # Refusals: another company's (404), a language not shipped or no token (400), a company login (403).
+    assert client.post(f"/recruiter/companies/{granite}/language",
+                       data={"csrf_token": token, "locale": "de"}).status_code == 404
+    assert client.post(f"/recruiter/companies/{acme}/language",
+                       data={"csrf_token": token, "locale": "xx"}).status_code == 400
+    assert client.post(f"/recruiter/companies/{acme}/language", data={"locale": "de"}).status_code == 400
+    make_user("boss@acme-robotics.example.com", "company", COMPANY)
+    assert sign_in("boss@acme-robotics.example.com").get("/recruiter/companies").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Company, acme).locale is None
 
 
 def _answer(client, path: str, **fields):

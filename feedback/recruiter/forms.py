@@ -86,3 +86,9 @@ class ConnectorForm(FlaskForm):
 
 class RevokeConnectorForm(FlaskForm):
     """Revoke one connector (a button per connector)."""
+
+
+class CompanyLanguageForm(FlaskForm):
+    """A company's language (one form per company on the companies page; choices set by the view)."""
+
+    locale = SelectField(_l("Language"), choices=[])
