@@ -783,6 +783,8 @@ def test_the_nps_card_sets_the_platform_nps_of_three_other_companies_against_it(
     url = f"/companies/{company_id()}/dashboard"
     card = nps_card(admin_client.get(url).text)
     assert "+20" in card and "Platform:" not in card  # a third company is one response short
+    export = f"/companies/{company_id()}/export/aggregate.csv"
+    assert ["overall", "all", "nps", "5", "20", "", "shown"] in read_csv(admin_client.get(export))
 
     answer(browser, smtp_server, candidate_address(4, "Other Three"), nps=10, communication=4)
     past_keeping_time(web)
@@ -790,3 +792,6 @@ def test_the_nps_card_sets_the_platform_nps_of_three_other_companies_against_it(
     # promoters 4 + 0 + 3, detractors 1 + 0 + 2 of 15: (7 - 3) / 15
     assert f"Platform: {100 * (7 - 3) / 15:+.0f} (3 companies)" in card
     assert "promoters" in card
+    # The export carries it too, as the NPS row's benchmark.
+    assert ["overall", "all", "nps", "5", "20", f"{round(100 * (7 - 3) / 15)}", "shown"] in read_csv(
+        admin_client.get(export))

@@ -191,7 +191,10 @@ def _aggregate_rows(data: dict) -> list[list]:
         rows.append(["overall", "all", "nps", "", "", "", withheld])
         return rows
     tables = _snapshot_tables(data, figures.snapshot_figures(data["filter"], data["k"]))
-    rows.append(["overall", "all", "nps", tables["nps_n"], _rounded(tables["nps"], 0), "", shown])
+    # The NPS row's benchmark is the platform's pooled NPS, when the page shows it (three other companies).
+    platform = figures.platform_nps(data["company"].id, data["k"])
+    rows.append(["overall", "all", "nps", tables["nps_n"], _rounded(tables["nps"], 0),
+                 _rounded(platform[0], 0) if platform else "", shown])
     for question in tables["questions"]:
         rows.append(["overall", "all", QUESTION_LABELS.get(question.key, question.key), question.n,
                      _rounded(question.mean, 2), _rounded(question.benchmark, 2), shown])
