@@ -67,8 +67,8 @@ def webhooks_revoke_command(endpoint_id: int) -> None:
 def webhooks_send_command(limit: int) -> None:
     """Send the due webhooks now (the worker does it every 30 seconds); prints what became of them.
 
-    A failed attempt is retried after 30 seconds, 5 minutes, 30 minutes, 2 hours and 8 hours, then
-    the webhook is marked failed.
+    A failed attempt is retried after 30 seconds, 5 minutes, 30 minutes, 2 hours and 8 hours (later
+    when the receiver's Retry-After asks, up to a day), then the webhook is marked failed.
     """
     result = deliver_due(utcnow(), limit=limit)  # commits webhook by webhook; routine, like `send`: not audited
     click.echo(result.line())

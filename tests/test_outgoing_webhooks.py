@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -17,7 +17,7 @@ from conftest import company_named, csrf_token, links_in, outcome_row
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from feedback.extensions import db
-from feedback.jobs.webhook_delivery import deliver_due
+from feedback.jobs.webhook_delivery import deliver_due, retry_after
 from feedback.models import AuditEvent, WebhookMessage
 from feedback.timeutil import today, utcnow
 
@@ -41,7 +41,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.secrets: dict[str, str] = {}
-        self.statuses: list[int] = []  # what to answer next, in order; then 204
+        self.statuses: list = []  # what to answer next, in order (a status, or a status and headers); then 204
         self.received: list[Received] = []
         receiver = self
 
@@ -55,7 +55,11 @@ class Receiver:
                     verified, error = None, repr(exc)
                 lowered = {name.lower(): value for name, value in headers.items()}  # HTTP names ignore case
                 receiver.received.append(Received(self.path, lowered, body, verified, error))
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 204)
+                answer = receiver.statuses.pop(0) if receiver.statuses else 204
+                status, extra = answer if isinstance(answer, tuple) else (answer, {})
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
@@ -180,6 +184,33 @@ def test_a_retry_after_a_server_error_carries_the_same_webhook_id(
     assert retry.headers["webhook-id"] == first.headers["webhook-id"]
     assert retry.body == first.body
     assert int(retry.headers["webhook-timestamp"]) >= int(first.headers["webhook-timestamp"]) + 30
+
+
+def test_a_retry_waits_as_long_as_the_receiver_s_retry_after_asks(client, mailed, smtp_server, receiver, endpoint):
+    endpoint("Acme Robotics", "/acme")
+    receiver.statuses = [(503, {"Retry-After": "600"}), (429, {"Retry-After": "soon"})]
+    answer_survey(client, smtp_server, ANA["candidate_email"], {"nps": "10"})
+    moment = utcnow()
+    assert deliver_due(moment).left == 1
+    (message,) = db.session.scalars(sa.select(WebhookMessage))
+    assert 599 <= (message.next_attempt_at - moment).total_seconds() <= 601  # not the 30 s of the first backoff
+    assert deliver_due(moment + timedelta(seconds=300)).left == 1 and len(receiver.at("/acme")) == 1
+    # Ten minutes on it is tried again; a Retry-After it cannot read leaves the usual 5 minutes.
+    again = moment + timedelta(seconds=601)
+    assert deliver_due(again).left == 1 and len(receiver.at("/acme")) == 2
+    db.session.refresh(message)
+    assert message.last_error == "HTTP 429 Too Many Requests"
+    assert 300 <= (message.next_attempt_at - again).total_seconds() <= 331
+    assert deliver_due(again + timedelta(seconds=331)).sent == 1
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date_and_capped_at_a_day():
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    assert retry_after("120", now) == timedelta(minutes=2)
+    assert retry_after("Fri, 04 Dec 2026 12:10:00 GMT", now) == timedelta(minutes=10)
+    assert retry_after("99999999999", now) == timedelta(hours=24)
+    for unreadable in (None, "", "0", "soon", "Fri, 04 Dec 2026 11:10:00 GMT"):  # the past asks nothing
+        assert retry_after(unreadable, now) is None
 
 
 def test_a_webhook_fails_after_six_attempts_with_the_last_error(client, mailed, smtp_server, receiver, endpoint):

@@ -5,7 +5,8 @@ one sender), signed with its endpoint's secret by the ``standardwebhooks`` packa
 ``webhook-id.webhook-timestamp.body`` and POSTed; what became of it is committed before the next
 one, so a sender killed mid-way repeats at most the one in flight, with the same ``webhook-id``
 the receiver deduplicates on. A 2xx answer is success; anything else (a redirect too: the spec
-says to update the URL, not follow it) is retried with backoff, and 410 Gone revokes the endpoint.
+says to update the URL, not follow it) is retried with backoff, no sooner than a Retry-After header
+asks (up to a day), and 410 Gone revokes the endpoint.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import random
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
                 timedelta(hours=8))
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1  # the first attempt and five retries, over about 11 hours
+RETRY_AFTER_MAX = timedelta(hours=24)  # a receiver's Retry-After is honoured up to this
 USER_AGENT = "feedback-webhooks/1"
 
 
@@ -80,10 +83,12 @@ def _attempt(message: WebhookMessage, now: datetime) -> str:
     endpoint = message.endpoint
     if endpoint.revoked_at is not None:
         return _fail(message, "endpoint revoked")
+    asked_delay = None
     try:
         status = _post(endpoint.url, message.msg_id, message.payload, endpoint_secret(endpoint), now)
     except urllib.error.HTTPError as exc:
         status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
+        asked_delay = retry_after(exc.headers.get("Retry-After"), now)
     except SecretUnreadable as exc:
         status, error = None, str(exc)
     except (OSError, ValueError, http.client.HTTPException) as exc:
@@ -102,11 +107,31 @@ def _attempt(message: WebhookMessage, now: datetime) -> str:
     message.last_error = error[:500]
     if message.attempts >= MAX_ATTEMPTS:
         return _fail(message, message.last_error)
-    # A little jitter, as the spec recommends, so retries after an outage do not arrive in one burst.
-    message.next_attempt_at = now + RETRY_DELAYS[message.attempts - 1] * random.uniform(1.0, 1.1)
+    # A little jitter, as the spec recommends, so retries after an outage do not arrive in one burst;
+    # later still when the receiver asked for it (a 429 or 503 with Retry-After), up to RETRY_AFTER_MAX.
+    delay = RETRY_DELAYS[message.attempts - 1] * random.uniform(1.0, 1.1)
+    message.next_attempt_at = now + max(delay, asked_delay or timedelta(0))
     log.warning("webhook %s to endpoint %s failed (attempt %s): %s", message.msg_id, endpoint.id,
                 message.attempts, message.last_error)
     return "queued"
+
+
+def retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """The wait a Retry-After header asks for (seconds, or an HTTP date), at most RETRY_AFTER_MAX;
+    None when there is none or it cannot be read."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        asked = timedelta(seconds=int(value[:7]))  # 7 digits: over 100 days, well past the cap
+    else:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        # HTTP dates are GMT; a "-0000" zone reads as naive.
+        asked = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) - now
+    return min(asked, RETRY_AFTER_MAX) if asked > timedelta(0) else None
 
 
 def _fail(message: WebhookMessage, error: str) -> str:
