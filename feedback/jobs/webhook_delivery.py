@@ -88,7 +88,7 @@ def _attempt(message: WebhookMessage, now: datetime) -> str:
         status = _post(endpoint.url, message.msg_id, message.payload, endpoint_secret(endpoint), now)
     except urllib.error.HTTPError as exc:
         status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
-        asked_delay = retry_after(exc.headers.get("Retry-After"), now)
+        asked_delay = retry_after(exc.headers.get("Retry-After") if exc.headers else None, now)
     except SecretUnreadable as exc:
         status, error = None, str(exc)
     except (OSError, ValueError, http.client.HTTPException) as exc:
