@@ -12,7 +12,7 @@ from .config import PROJECT_ROOT
 from .extensions import db
 from .i18n import SHIPPED
 from .jobs.delivery import deliver_queued
-from .models import AdviceReview, Application, Company, FeedbackRequest, User
+from .models import AdviceReview, Application, Company, FeedbackRequest, Survey, User
 from .services.accounts import create_user
 from .services.imports import import_outcomes
 from .services.moderation import review_advice
@@ -138,13 +138,15 @@ def load_demo(answer_share: float, csv_path: Path = DEMO_CSV) -> list[str]:
             continue
         application = feedback_request.application
         mood = moods.setdefault(application.company_id, rng.uniform(-0.8, 0.8))
-        questions = applicable_questions(feedback_request.survey, application)
         if feedback_request.audience == "candidate":
-            answers = _candidate_answers(rng, mood, questions, application)
-            # Answered in the wording of the candidate's language, as their form showed it.
+            # Answered in the wording of the candidate's language, as their form showed it: the
+            # answers point at that wording's questions, as the form's would.
             wording = survey_in(feedback_request.survey_id, application.locale) if application.locale else None
+            survey = db.session.get(Survey, wording) if wording else feedback_request.survey
+            answers = _candidate_answers(rng, mood, applicable_questions(survey, application), application)
             submit_response(feedback_request.id, answers, survey_id=wording)
         else:
+            questions = applicable_questions(feedback_request.survey, application)
             answers = _company_answers(rng, questions)
             submit_response(feedback_request.id, answers, now=_contact_answers_at(rng, feedback_request))
         answered += 1

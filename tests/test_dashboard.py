@@ -722,6 +722,24 @@ def test_response_cards_follow_the_filters(web, import_csv, runner, smtp_server,
     assert "of 3 (all positions, stages and months) started by choosing a score" in filtered
 
 
+def test_answers_begun_from_a_score_in_the_e_mail_are_counted(web, import_csv, runner, smtp_server, admin_client):
+    """A candidate who taps a score in the e-mail and sends the form counts as started from the e-mail."""
+    import_candidates(import_csv, runner)
+    browser = web.test_client()
+    answer_candidate(browser, smtp_server, 0)  # from the form's own link
+    (message,) = [m for m in smtp_server.messages if m["To"] == candidate_address(1)]
+    (path,) = links_in(message)
+    page = browser.get(f"{path}?nps=9")  # the "9" in the e-mail
+    assert page.status_code == 200 and '<input type="hidden" name="started" value="email">' in page.text
+    sent = browser.post(path, data={"csrf_token": csrf_token(page.text), "nps": "9", "started": "email"},
+                        follow_redirects=True)
+    assert sent.status_code == 200 and "Thank you" in sent.text
+    url = f"/companies/{company_id()}/dashboard"
+    assert "1 of 2 started by choosing a score in the e-mail" in admin_client.get(url).text
+    filtered = admin_client.get(url, query_string={"stage": "final"}).text
+    assert "1 of 2 (all positions, stages and months) started by choosing a score in the e-mail" in filtered
+
+
 def test_the_feedback_you_gave_shows_from_k_company_answers_with_labels(web, import_csv, runner, smtp_server,
                                                                         admin_client):
     import_declined(import_csv, runner)

@@ -606,6 +606,41 @@ def test_worker_sends_and_reminds_then_returns_when_asked_to_stop(app, import_cs
     assert all(row.status == "sent" for row in outbox_rows())
 
 
+def test_a_failure_in_webhook_work_is_logged_and_the_worker_keeps_sending(app, import_csv, smtp_server,
+                                                                          monkeypatch, caplog):
+    """Connector and webhook work run after the mail in each round; a bug there is logged, not fatal."""
+    def broken(_now):
+        raise RuntimeError("a receiver's answer we did not foresee")
+
+    monkeypatch.setattr("feedback.jobs.worker.deliver_due", broken)
+    assert import_csv([withdrew(1)]).exit_code == 0
+    db.session.commit()
+    lines: list[str] = []
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with app.app_context():
+                run_worker(send_every=0.05, remind_every=60, echo=lines.append, stop=stop)
+        except BaseException as exc:
+            failures.append(exc)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        assert wait_for(lambda: len(smtp_server.messages) >= 1), lines
+        assert import_csv([withdrew(2)]).exit_code == 0  # after rounds that failed, mail still goes
+        db.session.commit()
+        assert wait_for(lambda: len(smtp_server.messages) >= 2), lines
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert failures == [] and lines[-1] == "worker stopped"
+    assert sorted(m["To"] for m in smtp_server.messages) == ["person1@example.org", "person2@example.org"]
+    assert "connector or webhook work failed" in caplog.text and "did not foresee" in caplog.text
+
+
 def test_worker_command_stops_cleanly_on_sigterm(app, database_url, import_csv, smtp_server):
     assert import_csv([withdrew(1), withdrew(2)]).exit_code == 0
     db.session.commit()

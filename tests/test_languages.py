@@ -143,7 +143,7 @@ def test_a_recruiter_sets_a_company_s_language_on_the_companies_page(app, make_u
     saved = client.post(f"/recruiter/companies/{acme}/language", data={"csrf_token": token, "locale": "de"})
     assert saved.status_code == 303 and saved.headers["Location"].endswith("/recruiter/companies")
     shown = client.get("/recruiter/companies").text
-    assert f"{COMPANY}: Deutsch." in shown and '<option value="de" selected>' in shown
+    assert f"{COMPANY}: Deutsch." in shown and '<option value="de" lang="de" selected>' in shown
     assert runner.invoke(args=["feedback", "companies", "locale", COMPANY]).output.strip() == f"{COMPANY}: de"
     event = db.session.execute(sa.text("SELECT target, details FROM audit_events WHERE action = 'company language set'"
                                        )).one()

@@ -21,7 +21,7 @@ from feedback import config as feedback_config
 from feedback.cli import feedback_cli
 from feedback.extensions import db
 from feedback.jobs.delivery import deliver_queued
-from feedback.models import Application, FeedbackRequest, OutboxMessage, Response, Suppression, Survey
+from feedback.models import Answer, Application, FeedbackRequest, OutboxMessage, Question, Response, Suppression, Survey
 from feedback.services.suppressions import suppress_address
 from feedback.timeutil import utcnow
 from feedback.tokens import address_hash, read_feedback_link_token
@@ -180,6 +180,13 @@ def test_the_demo_has_candidates_in_every_shipped_language(app, make_app):
             sa.select(Survey.locale, sa.func.count()).join(Response, Response.survey_id == Survey.id)
             .where(Response.audience == "candidate").group_by(Survey.locale)).all())
         assert set(answered) == {"en", "de", "fr", "es", "pt-BR", "ar"}
+        # Every answer is to a question of the wording its response was given in.
+        question_survey = sa.orm.aliased(Survey)
+        assert db.session.scalar(
+            sa.select(sa.func.count()).select_from(Answer).join(Response, Response.id == Answer.response_id)
+            .join(Survey, Survey.id == Response.survey_id).join(Question, Question.id == Answer.question_id)
+            .join(question_survey, question_survey.id == Question.survey_id)
+            .where(question_survey.locale != Survey.locale)) == 0
         # A contact's answers stay in the company's language (none here: English).
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Response).join(Survey)
                                  .where(Response.audience == "company", Survey.locale != "en")) == 0

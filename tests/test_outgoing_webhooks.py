@@ -209,7 +209,8 @@ def test_retry_after_is_read_as_seconds_or_an_http_date_and_capped_at_a_day():
     assert retry_after("120", now) == timedelta(minutes=2)
     assert retry_after("Fri, 04 Dec 2026 12:10:00 GMT", now) == timedelta(minutes=10)
     assert retry_after("99999999999", now) == timedelta(hours=24)
-    for unreadable in (None, "", "0", "soon", "Fri, 04 Dec 2026 11:10:00 GMT"):  # the past asks nothing
+    # The past asks nothing; digits of other scripts are not seconds.
+    for unreadable in (None, "", "0", "soon", "Fri, 04 Dec 2026 11:10:00 GMT", "²", "٣٠", "Fri, 04 Dec 99999 12:00:00 GMT"):
         assert retry_after(unreadable, now) is None
 
 

@@ -122,12 +122,12 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
     if not value or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit alone also takes "²" or "٣", which int() refuses
         asked = timedelta(seconds=int(value[:7]))  # 7 digits: over 100 days, well past the cap
     else:
         try:
             moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         # HTTP dates are GMT; a "-0000" zone reads as naive.
         asked = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) - now

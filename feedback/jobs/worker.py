@@ -53,7 +53,11 @@ def run_worker(send_every: float, remind_every: float, echo: Callable[[str], Non
         except MailServerUnavailable as exc:
             db.session.rollback()
             echo(f"error: {exc}; retrying in {send_every:.0f} s")
-        _side_work(echo)
+        try:
+            _side_work(echo)
+        except Exception:  # a bug in a connector or a webhook must not stop the mail: log it, go on
+            db.session.rollback()
+            log.exception("connector or webhook work failed; retrying in %.0f s", send_every)
         stop.wait(send_every)
     echo("worker stopped")
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..access import roles_required, visible_companies
+from ..access import company_or_404, roles_required, visible_companies
 from ..extensions import db
 from ..i18n import SHIPPED, default_tag, language_name
 from ..services.audit import record
@@ -30,7 +30,7 @@ def _form() -> CompanyLanguageForm:
 def companies():
     """The user's companies, each with its language and a form to change it."""
     return render_template("recruiter/companies.html", companies=visible_companies(current_user),
-                           choices=_form().locale.choices, form=CompanyLanguageForm())
+                           choices=_form().locale.choices)
 
 
 @bp.route("/companies/<int:company_id>/language", methods=["POST"])
@@ -38,9 +38,7 @@ def companies():
 def company_language(company_id: int):
     """Set the company's language: its contacts' e-mails and pages, and its candidates' where their
     row named no language. Audited, as the command is."""
-    company = next((found for found in visible_companies(current_user) if found.id == company_id), None)
-    if company is None:
-        abort(404)
+    company = company_or_404(company_id)
     form = _form()
     if not form.validate_on_submit():
         if form.csrf_token.errors:
