@@ -201,6 +201,38 @@ def test_four_responses_show_no_figure_under_any_filter_and_the_fifth_shows_them
     assert len(comments) == 1 + 3
 
 
+def _chart_rects(svg: str) -> list[tuple[float, float, str]]:
+    return [(float(x), float(width), fill) for x, width, fill in
+            re.findall(r'<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="[\d.]+" fill="(#\w+)"', svg)]
+
+
+def test_the_charts_are_mirrored_on_a_right_to_left_page(web, import_csv, runner, smtp_server, admin_client):
+    """In Arabic the scale of a question's bar starts at the right and the months run leftward."""
+    import_candidates(import_csv, runner)
+    browser = web.test_client()
+    for number in range(5):
+        answer_candidate(browser, smtp_server, number)
+    url = f"/companies/{company_id()}/dashboard"
+    charts = {}
+    for tag in ("en", "ar"):
+        page = admin_client.get(url, query_string={"lang": tag}).text
+        assert f'dir="{"rtl" if tag == "ar" else "ltr"}"' in page
+        bar = re.search(r'<svg class="bar".*?</svg>', page, re.S).group(0)
+        month = re.search(r'<svg class="chart"[^>]*month-chart.*?</svg>', page, re.S).group(0)
+        charts[tag] = (_chart_rects(bar), _chart_rects(month), month)
+    (en_bar, en_month, en_svg), (ar_bar, ar_month, ar_svg) = charts["en"], charts["ar"]
+    assert [fill for *_, fill in en_bar] == [fill for *_, fill in ar_bar] and len(en_bar) >= 2
+    for (x, width, _), (mirrored_x, same_width, _) in zip(en_bar, ar_bar, strict=True):
+        assert same_width == width and mirrored_x == pytest.approx(100 - x - width, abs=0.002)
+    assert en_bar[0][0] == 0 and ar_bar[0][0] + ar_bar[0][1] == pytest.approx(100, abs=0.002)
+    wide = float(re.search(r'viewBox="0 0 (\d+) 130"', en_svg).group(1))
+    ((en_x, en_width, _),), ((ar_x, ar_width, _),) = en_month, ar_month  # one month, one bar
+    assert en_x == 40 and ar_x == wide - 40 - en_width and ar_width == en_width
+    # The axis labels stand on the side the reading starts from; no text is flipped.
+    assert '<text x="12" y="68"' in en_svg and f'<text x="{int(wide - 12)}" y="68"' in ar_svg
+    assert "scale(-1" not in ar_svg and "transform" not in ar_svg
+
+
 def test_groups_under_the_threshold_are_withheld_once_the_whole_is_shown(web, import_csv, runner, smtp_server,
                                                                          admin_client):
     import_candidates(import_csv, runner)

@@ -12,6 +12,7 @@ report is set to those days, so every figure below is worked out by hand from th
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -279,6 +280,21 @@ def test_the_dashboard_opens_with_the_follow_up_speed(november, web, make_user, 
     assert '<p class="big">1</p>' in card  # overdue now: E
     assert "+100" in card and "-100" in card  # by speed: A and C against B and E
     assert "Nov 2026: 3 working days over 3 answers" in card  # the chart's text equivalent
+
+    # The speed chart: one month, its bar after the axis in English, mirrored in Arabic (the scale's
+    # label on the right), its figures' text placed by its middle, never flipped.
+    svgs = {}
+    for tag in ("en", "ar"):
+        shown = sign_in("reader@acme-robotics.example.com").get(
+            f"/companies/{company_id()}/dashboard", query_string={"lang": tag}).text
+        svgs[tag] = re.search(r'<svg class="chart"[^>]*speed-chart.*?</svg>', shown, re.S).group(0)
+    wide = int(re.search(r'viewBox="0 0 (\d+) 130"', svgs["en"]).group(1))
+    assert re.search(r'<rect x="40" y="[\d.]+" width="30"', svgs["en"])
+    assert re.search(rf'<rect x="{wide - 70}" y="[\d.]+" width="30"', svgs["ar"])
+    assert '<line x1="30" ' in svgs["en"] and f'x2="{wide - 10}"' in svgs["en"]
+    assert '<line x1="10" ' in svgs["ar"] and f'x2="{wide - 30}"' in svgs["ar"]
+    assert all('text-anchor="middle"' in text for text in re.findall(r"<text[^>]*>", svgs["ar"]))
+    assert "transform" not in svgs["ar"]
 
     web.config["FEEDBACK_MIN_RESPONSES"] = 3
     again = sign_in("reader@acme-robotics.example.com").get(f"/companies/{company_id()}/dashboard").text

@@ -16,7 +16,7 @@ from functools import cache
 from babel.numbers import get_minus_sign_symbol, get_plus_sign_symbol
 from flask_babel import format_decimal, format_percent, get_locale
 
-from ..i18n import SHIPPED, language_name_in_page
+from ..i18n import SHIPPED, language_name_in_page, text_direction
 from ..labels import BAND_NAMES, DECLINE_NAMES, QUESTION_NAMES, REASON_NAMES, STAGE_NAMES
 from ..models import STAGE_LABELS
 from ..reports_text import QUESTION_LABELS, REASON_LABELS
@@ -29,7 +29,8 @@ def _shown(names: dict, english: dict) -> dict[str, str]:
 
 def labels() -> dict:
     """The templates' label dicts (stage_labels, labels, decline_labels, reason_labels, band_labels)
-    in the page's language, with the number helpers below."""
+    in the page's language, its direction (page_dir: the charts are mirrored on a right-to-left
+    page), with the number helpers below."""
     return {**_labels_in(str(get_locale())), **NUMBERS}
 
 
@@ -42,6 +43,7 @@ def _labels_in(locale: str) -> dict:
         "reason_labels": _shown(REASON_NAMES, REASON_LABELS), "band_keys": BAND_KEYS,
         "band_labels": [str(BAND_NAMES.get(label, label)) for label in BAND_LABELS],
         "language_names": {tag: language_name_in_page(tag) for tag in SHIPPED},
+        "page_dir": text_direction(locale),
     }
 
 
