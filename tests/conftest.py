@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from playwright import sync_api
+from webhook_receiver import Receiver
 from werkzeug.serving import make_server
 
 from feedback import config as feedback_config
@@ -303,6 +304,18 @@ def smtp_server(_smtp_session):
     _smtp_session.handler.reset()
     yield _smtp_session
     _smtp_session.handler.reset()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback (tests/webhook_receiver.py): set ``secrets[path]`` to verify."""
+    receiver = Receiver()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+    thread.join()
 
 
 # --- Factories and helpers --------------------------------------------------------------------

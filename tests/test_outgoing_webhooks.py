@@ -6,10 +6,7 @@ users do: a candidate answering the survey, an overdue contact being escalated b
 """
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -25,62 +22,6 @@ ANA = outcome_row(candidate_name="Ana Silva", candidate_email="ana.silva@example
 KOFI = outcome_row(candidate_name="Kofi Mensah", candidate_email="kofi.mensah@example.org", company="Granite Bank",
                    company_contact_email="hm@granite-bank.example.com", position="Backend Engineer")
 CANDIDATE_ANSWERS = {"nps": "9", "respect": "5", "improve": "Ana Silva here: please call me on 555-0100"}
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    verified: dict | None  # the payload, when standardwebhooks' verifier accepted the request
-    error: str | None
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 that verifies each webhook with the secret of its path."""
-
-    def __init__(self) -> None:
-        self.secrets: dict[str, str] = {}
-        self.statuses: list = []  # what to answer next, in order (a status, or a status and headers); then 204
-        self.received: list[Received] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = dict(self.headers.items())
-                try:
-                    verified, error = Webhook(receiver.secrets[self.path]).verify(body, headers), None
-                except (KeyError, WebhookVerificationError) as exc:
-                    verified, error = None, repr(exc)
-                lowered = {name.lower(): value for name, value in headers.items()}  # HTTP names ignore case
-                receiver.received.append(Received(self.path, lowered, body, verified, error))
-                answer = receiver.statuses.pop(0) if receiver.statuses else 204
-                status, extra = answer if isinstance(answer, tuple) else (answer, {})
-                self.send_response(status)
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def at(self, path: str) -> list[Received]:
-        return [request for request in self.received if request.path == path]
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
-    thread.join()
 
 
 @pytest.fixture
