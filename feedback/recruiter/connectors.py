@@ -35,8 +35,8 @@ def hook_url(connector: Connector) -> str:
     return public_url(f"/hooks/{connector.kind}/{connector.id}")
 
 
-def _form() -> ConnectorForm:
-    form = ConnectorForm()
+def _form(**kwargs) -> ConnectorForm:
+    form = ConnectorForm(**kwargs)
     form.company.choices = [SelectChoice(company.id, company.name) for company in visible_companies(current_user)]
     return form
 
@@ -58,7 +58,7 @@ def connectors():
     record("connector created", target=f"connector {created.connector.id}", kind=form.kind.data,
            company=company.name)
     db.session.commit()
-    return _page(_form(), created=created, status=201)
+    return _page(_form(formdata=None), created=created, status=201)  # a blank form for the next one
 
 
 @bp.route("/connectors/<int:connector_id>/revoke", methods=["POST"])
