@@ -19,6 +19,7 @@ from flask import url_for
 from feedback.extensions import db
 from feedback.models import AdviceReview, Application, Candidate, FeedbackRequest, ImportBatch, OutboxMessage
 from feedback.services.connectors import create_connector
+from feedback.services.outgoing_webhooks import create_endpoint
 from feedback.tokens import candidate_view_token, contact_token, unsubscribe_token
 
 A = "Acme Robotics"
@@ -106,6 +107,9 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("recruiter.connectors", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no company or kind chosen
     ("recruiter.revoke_ats_connector", "POST"): by_role("/recruiter/connectors", "/recruiter/connectors", 404,
                                                         403, 403, LOGIN),
+    ("recruiter.webhooks", "GET"): STAFF_PAGE,
+    ("recruiter.webhooks", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no company or address given
+    ("recruiter.revoke_webhook", "POST"): by_role("/recruiter/webhooks", "/recruiter/webhooks", 404, 403, 403, LOGIN),
     ("recruiter.companies", "GET"): STAFF_PAGE,
     ("recruiter.company_language", "POST"): by_role(400, 400, 404, 403, 403, LOGIN),  # no language chosen
     ("recruiter.remind_contact", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no contact named
@@ -184,6 +188,7 @@ def world(web, import_csv, runner, smtp_server, make_user) -> dict:
                for company in (company_a, company_b)}
     assert reviews[A] and reviews[B]
     connector_a = create_connector("generic", company_a).connector.id
+    endpoint_a = create_endpoint(company_a, "https://hooks.acme-robotics.example.com/feedback")[0].id
     db.session.commit()
 
     (live_a,) = [m for m in smtp_server.messages if m["To"] == "a2@example.org"]  # never answered
@@ -202,6 +207,7 @@ def world(web, import_csv, runner, smtp_server, make_user) -> dict:
             "review_id": reviews[A],
             "message_id": message_a,
             "connector_id": connector_a,
+            "endpoint_id": endpoint_a,
             "kind": "generic",
         },
         "tokens": {

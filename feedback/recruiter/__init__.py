@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("recruiter", __name__, url_prefix="/recruiter")
 
-from . import companies, connectors, reviews, views
+from . import companies, connectors, reviews, views, webhooks

@@ -1,10 +1,26 @@
 """Forms of the recruiter workspace."""
+import ipaddress
+from urllib.parse import urlsplit
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+    ValidationError,
+)
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..services.outgoing_webhooks import EVENT_TYPES
 
 REVIEW_DECISIONS = ("approve", "approve_as_written", "withhold")
 
@@ -86,6 +102,54 @@ class ConnectorForm(FlaskForm):
 
 class RevokeConnectorForm(FlaskForm):
     """Revoke one connector (a button per connector)."""
+
+
+EVENT_CHOICES = [SelectChoice(value, label) for value, label in zip(EVENT_TYPES, (
+    _l("response.created: a candidate or a company contact answered a survey"),
+    _l("feedback.overdue: contacts' feedback was escalated to the company's recruiters")), strict=True)]
+
+
+def public_https_url(form, field) -> None:
+    """An https:// address of a named or public host: the page never points webhooks at this
+    machine or a private network (the operator's CLI may, for a receiver beside the service)."""
+    url = (field.data or "").strip()
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port  # reading it checks it: ValueError beyond 65535
+    except ValueError:
+        raise ValidationError(_("Give a whole address, such as https://hooks.example.com/feedback.")) from None
+    if parts.scheme != "https" or not host or port == 0 or not url.isprintable() or " " in url:
+        raise ValidationError(_("Give a whole address starting with https://, such as https://hooks.example.com/feedback."))
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or (
+            address is not None and not address.is_global):
+        raise ValidationError(_("Webhooks go to a public address, not to this machine or a private network."))
+
+
+class WebhookEndpointForm(FlaskForm):
+    """A new outgoing webhook endpoint for one of the user's companies (its secret shown once)."""
+
+    company = SelectField(_l("Company"), coerce=int, validators=[InputRequired(_l("Choose the company."))])
+    url = URLField(_l("Address (https://)"), validators=[InputRequired(_l("Give the receiver's address.")),
+                                                            Length(max=500), public_https_url],
+                      description=_l("Where the events are POSTed, signed as Standard Webhooks."),
+                      render_kw={"maxlength": 500, "autocomplete": "url",
+                                 "placeholder": "https://hooks.example.com/feedback"})
+    events = SelectMultipleField(_l("Events"), choices=EVENT_CHOICES, default=list(EVENT_TYPES),
+                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+
+    def validate_events(self, field) -> None:
+        """At least one (not DataRequired: its ``required`` flag would make every checkbox required)."""
+        if not field.data:
+            raise ValidationError(_("Tick at least one event."))
+
+
+class RevokeWebhookForm(FlaskForm):
+    """Revoke one webhook endpoint (a button per endpoint)."""
 
 
 class CompanyLanguageForm(FlaskForm):

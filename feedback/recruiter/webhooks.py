@@ -1,0 +1,70 @@
+"""A company's outgoing webhooks (Standard Webhooks), for an admin or the company's recruiter: the
+endpoints with what became of their webhooks, a new one (its secret shown once), and revoking one.
+``feedback webhooks …`` does the same on the command line."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from ..access import company_or_404, roles_required, scope_to_companies, visible_companies
+from ..extensions import db
+from ..models import WebhookEndpoint
+from ..queries.webhooks import endpoints_with_deliveries
+from ..services.audit import record
+from ..services.outgoing_webhooks import EndpointError, create_endpoint, revoke_endpoint
+from . import bp
+from .forms import RevokeWebhookForm, WebhookEndpointForm
+
+STAFF = ("admin", "recruiter")
+
+
+def _form(**kwargs) -> WebhookEndpointForm:
+    form = WebhookEndpointForm(**kwargs)
+    form.company.choices = [SelectChoice(company.id, company.name) for company in visible_companies(current_user)]
+    return form
+
+
+def _page(form: WebhookEndpointForm, created=None, status: int = 200):
+    return render_template("recruiter/webhooks.html", form=form, endpoints=endpoints_with_deliveries(current_user),
+                           created=created, revoke_form=RevokeWebhookForm()), status
+
+
+@bp.route("/webhooks", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def webhooks():
+    """List the endpoints of the user's companies; a valid POST creates one and shows its secret once."""
+    form = _form()
+    if not form.validate_on_submit():
+        return _page(form, status=400 if form.errors else 200)
+    company = company_or_404(form.company.data)
+    try:
+        endpoint, secret = create_endpoint(company, form.url.data.strip(), form.events.data)
+    except EndpointError:  # the form checks more than the service; kept for a rule added there later
+        form.url.errors = [*form.url.errors, _("This address cannot receive webhooks.")]
+        return _page(form, status=400)
+    record("webhook endpoint created", target=f"webhook endpoint {endpoint.id}", company=company.name,
+           events=endpoint.events)
+    db.session.commit()
+    return _page(_form(formdata=None), created=(endpoint, secret), status=201)  # a blank form for the next one
+
+
+@bp.route("/webhooks/<int:endpoint_id>/revoke", methods=["POST"])
+@roles_required(*STAFF)
+def revoke_webhook(endpoint_id: int):
+    """Revoke an endpoint of one of the user's companies: nothing more is sent to it."""
+    found = db.session.scalar(scope_to_companies(sa.select(WebhookEndpoint.id).where(WebhookEndpoint.id == endpoint_id),
+                                                 WebhookEndpoint.company_id, current_user))
+    if found is None:
+        abort(404)
+    if not RevokeWebhookForm().validate_on_submit():
+        abort(400, _("The form expired; reload the page and try again."))
+    if revoke_endpoint(found):
+        record("webhook endpoint revoked", target=f"webhook endpoint {found}")
+        db.session.commit()
+        flash(_("Webhook endpoint #%(id)s revoked: nothing more is sent to it.", id=found), "info")
+    else:
+        flash(_("Webhook endpoint #%(id)s was revoked already.", id=found), "info")
+    return redirect(url_for("recruiter.webhooks"))

@@ -1,0 +1,157 @@
+"""The webhooks page of the recruiter workspace: a company's outgoing webhook endpoints.
+
+A recruiter creates an endpoint for one of their companies and sees its secret once (stored
+encrypted, never logged), sees what became of its webhooks, and revokes it; another company's
+endpoints can neither be seen nor revoked, and the page never points webhooks at this machine.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+import sqlalchemy as sa
+from conftest import company_named, csrf_token, outcome_row
+
+from feedback.extensions import db
+from feedback.jobs.webhook_delivery import deliver_due
+from feedback.models import AuditEvent, WebhookEndpoint
+from feedback.services.outgoing_webhooks import create_endpoint, queue_event
+from feedback.timeutil import utcnow
+
+ACME = "Acme Robotics"
+BOREALIS = "Borealis Logistics"
+RECRUITER = "recruiter.acme@feedback.example"
+HOOK = "https://hooks.acme-robotics.example.com/feedback"
+
+
+@pytest.fixture
+def acme_recruiter(import_csv, make_user, sign_in):
+    imported = import_csv([outcome_row(application_ref="SEED-1"),
+                           outcome_row(company=BOREALIS, candidate_email="b@example.org", application_ref="SEED-2")])
+    assert imported.exit_code == 0, imported.output
+    make_user(RECRUITER, "recruiter", ACME)
+    return sign_in(RECRUITER)
+
+
+def create(browser, page_text: str, **fields):
+    data = {"csrf_token": csrf_token(page_text), "company": company_named(ACME).id, "url": HOOK,
+            "events": ["response.created", "feedback.overdue"], **fields}
+    return browser.post("/recruiter/webhooks", data=data)
+
+
+def test_a_recruiter_creates_an_endpoint_and_sees_its_secret_once(acme_recruiter, caplog):
+    caplog.set_level(logging.DEBUG)
+    page = acme_recruiter.get("/recruiter/webhooks")
+    assert page.status_code == 200
+    assert "No webhook endpoint yet." in page.text
+    assert 'href="/recruiter/webhooks"' in page.text  # in the workspace's menu
+    options = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', page.text)
+    assert [name for _id, name in options] == [ACME]  # only the recruiter's companies
+    # both events are ticked by default
+    checkboxes = re.findall(r'<input ([^>]*)name="events" type="checkbox"', page.text)
+    assert len(checkboxes) == 2 and all("checked" in attrs and "required" not in attrs for attrs in checkboxes)
+
+    created = create(acme_recruiter, page.text, events=["response.created"])
+    assert created.status_code == 201
+    secret = re.search(r'<code id="webhook-secret">([^<]+)</code>', created.text).group(1)
+    assert secret.startswith("whsec_") and "shown only once" in created.text
+    assert re.search(r'<input [^>]*name="url"[^>]*value=""', created.text)  # a blank form for the next one
+    db.session.rollback()
+    endpoint = db.session.scalars(sa.select(WebhookEndpoint)).one()
+    assert (endpoint.company_id, endpoint.url, endpoint.events) == (company_named(ACME).id, HOOK, "response.created")
+    assert secret not in endpoint.secret and endpoint.secret.startswith("fernet:")  # encrypted at rest
+    assert secret not in caplog.text
+    again = acme_recruiter.get("/recruiter/webhooks")
+    assert secret not in again.text and HOOK in again.text
+    assert "<code>response.created</code>" in again.text and "<code>feedback.overdue</code>" not in again.text
+    german = acme_recruiter.get("/recruiter/webhooks", headers={"Accept-Language": "de"}).text
+    assert "Neuer Endpunkt" in german and "Zugestellt" in german and HOOK in german
+    audit = db.session.execute(sa.select(AuditEvent.action, AuditEvent.target)
+                               .where(AuditEvent.action.like("webhook endpoint%"))).all()
+    assert audit == [("webhook endpoint created", f"webhook endpoint {endpoint.id}")]
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("", "Give the receiver's address."),
+    ("http://hooks.acme-robotics.example.com/feedback", "starting with https://"),
+    ("javascript:alert(1)", "starting with https://"),
+    ("https://", "starting with https://"),
+    ("https://hooks.example.com:99999/x", "Give a whole address"),
+    ("https://hooks.example.com/a b", "starting with https://"),
+    ("https://localhost/feedback", "not to this machine or a private network"),
+    ("https://127.0.0.1:6379/", "not to this machine or a private network"),
+    ("https://[::1]/feedback", "not to this machine or a private network"),
+    ("https://10.0.0.7/feedback", "not to this machine or a private network"),
+    ("https://169.254.169.254/latest/meta-data", "not to this machine or a private network"),
+    ("https://" + "a" * 500 + ".example.com/", "Field cannot be longer than 500 characters."),
+])
+def test_an_address_the_page_refuses_is_named_and_nothing_is_made(acme_recruiter, url, message):
+    page = acme_recruiter.get("/recruiter/webhooks")
+    refused = create(acme_recruiter, page.text, url=url)
+    assert refused.status_code == 400
+    assert message in refused.text
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEndpoint)) == 0
+
+
+def test_no_event_or_an_unknown_one_is_refused(acme_recruiter):
+    page = acme_recruiter.get("/recruiter/webhooks")
+    assert "Tick at least one event." in create(acme_recruiter, page.text, events=[]).text
+    unknown = create(acme_recruiter, page.text, events=["response.deleted"])
+    assert unknown.status_code == 400
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEndpoint)) == 0
+
+
+def test_the_page_tells_what_became_of_the_webhooks_and_escapes_the_address(acme_recruiter, receiver):
+    # the operator's service call (and CLI) may point at a receiver on this machine; the page may not
+    endpoint, secret = create_endpoint(company_named(ACME), receiver.base_url + "/in?a=<b>")
+    receiver.secrets["/in?a=<b>"] = secret
+    db.session.commit()
+    now = utcnow()
+    receiver.statuses = [500]
+    queue_event(company_named(ACME).id, "response.created", {"response_id": 1}, now)
+    db.session.commit()
+    assert deliver_due(now).line() == "sent: 0, failed: 0, left: 1"  # a retry later
+    queue_event(company_named(ACME).id, "response.created", {"response_id": 2}, now)
+    db.session.commit()
+    assert deliver_due(now).line() == "sent: 1, failed: 0, left: 1"
+    assert [request.verified is not None for request in receiver.received] == [True, True]
+    page = acme_recruiter.get("/recruiter/webhooks").text
+    row = re.search(rf"<tr>\s*<td>{endpoint.id}</td>.*?</tr>", page, re.S).group(0)
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[4:7] == ["1", "1", "0"]  # delivered, waiting, failed
+    assert cells[7].endswith("UTC") and cells[8] == "HTTP 500 Internal Server Error"
+    assert "/in?a=&lt;b&gt;" in row and "<b>" not in row
+
+
+def test_another_companys_endpoint_is_neither_listed_nor_revocable(acme_recruiter, runner):
+    page = acme_recruiter.get("/recruiter/webhooks")
+    assert create(acme_recruiter, page.text).status_code == 201
+    theirs = runner.invoke(args=["feedback", "webhooks", "create", "--company", BOREALIS,
+                                 "--url", "https://hooks.borealis.example.com/in"])
+    assert theirs.exit_code == 0, theirs.output
+    db.session.rollback()
+    ours = db.session.scalar(sa.select(WebhookEndpoint.id).where(WebhookEndpoint.url == HOOK))
+    theirs_id = db.session.scalar(sa.select(WebhookEndpoint.id).where(WebhookEndpoint.url != HOOK))
+    listed = acme_recruiter.get("/recruiter/webhooks").text
+    assert "hooks.borealis.example.com" not in listed and BOREALIS not in listed
+    assert acme_recruiter.post(f"/recruiter/webhooks/{theirs_id}/revoke",
+                               data={"csrf_token": csrf_token(listed)}).status_code == 404
+    # a revoke without the form's token is refused, and revokes nothing
+    assert acme_recruiter.post(f"/recruiter/webhooks/{ours}/revoke").status_code == 400
+
+    revoked = acme_recruiter.post(f"/recruiter/webhooks/{ours}/revoke", data={"csrf_token": csrf_token(listed)},
+                                  follow_redirects=True)
+    assert revoked.status_code == 200
+    assert f"Webhook endpoint #{ours} revoked" in revoked.text and "revoked 20" in revoked.text
+    twice = acme_recruiter.post(f"/recruiter/webhooks/{ours}/revoke", data={"csrf_token": csrf_token(listed)},
+                                follow_redirects=True)
+    assert f"Webhook endpoint #{ours} was revoked already." in twice.text
+    db.session.rollback()
+    assert db.session.get(WebhookEndpoint, ours).revoked_at is not None
+    assert db.session.get(WebhookEndpoint, theirs_id).revoked_at is None
+    actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("webhook endpoint%"))
+                                 .order_by(AuditEvent.id)).all()
+    assert actions == ["webhook endpoint created", "webhook endpoint created", "webhook endpoint revoked"]
