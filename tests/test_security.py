@@ -57,14 +57,17 @@ from feedback.models import (
     AdviceReview,
     Application,
     Candidate,
+    Connector,
     FeedbackRequest,
     ImportBatch,
     OutboxMessage,
     Response,
     Suppression,
+    WebhookEndpoint,
 )
 from feedback.services.accounts import create_user
 from feedback.services.connectors import create_connector
+from feedback.services.outgoing_webhooks import create_endpoint
 from feedback.tokens import (
     FEEDBACK_LINK_SALT,
     UNSUBSCRIBE_SALT,
@@ -201,6 +204,7 @@ def build_world(web, import_csv, runner, smtp_server) -> SimpleNamespace:
     create_user(RECRUITER, PASSWORD, "recruiter", [acme])
     create_user(COMPANY_USER, PASSWORD, "company", [acme])
     connector_id = create_connector("generic", acme).connector.id
+    endpoint_id = create_endpoint(acme, "https://hooks.acme-robotics.example.com/feedback")[0].id
     db.session.commit()
     live_candidate = db.session.scalar(sa.select(Candidate.id).where(Candidate.email == LIVE))
     return SimpleNamespace(
@@ -214,6 +218,7 @@ def build_world(web, import_csv, runner, smtp_server) -> SimpleNamespace:
         view=f"/me/view/{candidate_view_token(live_candidate)}",
         live_candidate=live_candidate,
         connector_id=connector_id,
+        endpoint_id=endpoint_id,
         kind="generic",
     )
 
@@ -247,6 +252,9 @@ def plausible_form(endpoint: str, world: SimpleNamespace) -> dict:
         "recruiter.confirm_upload": {"upload": "not-a-ticket"},
         "recruiter.review": {f"r{world.review_id}-decision": "approve", f"r{world.review_id}-text": "Hijacked."},
         "recruiter.approve_unflagged": {"ids": str(world.review_id)},
+        "recruiter.webhooks": {"company": str(world.company_id), "url": "https://attacker.example.com/in",
+                               "events": ["response.created"]},
+        "recruiter.connectors": {"company": str(world.company_id), "kind": "generic"},
     }
     return forms.get(endpoint, {})
 
@@ -282,7 +290,8 @@ def test_csrf_sweep_every_post_route_refuses_a_missing_or_foreign_token(app, mak
     admin = sign_in(ADMIN, on=web)
     attacker = web.test_client()
     foreign = csrf_token(attacker.get("/login").text)  # valid, but for the attacker's session
-    before = {model.__name__: count(model) for model in (ImportBatch, Application, Response, OutboxMessage)}
+    watched = (ImportBatch, Application, Response, OutboxMessage, Connector, WebhookEndpoint)
+    before = {model.__name__: count(model) for model in watched}
 
     exercised: dict[str, list[int]] = {}
     for label, extra in (("foreign token", {"csrf_token": foreign}), ("no token", {})):
@@ -308,7 +317,9 @@ def test_csrf_sweep_every_post_route_refuses_a_missing_or_foreign_token(app, mak
     assert set(exercised) == endpoints, "some POST routes were not exercised"
     # Nothing happened: still signed in, nothing answered, imported, cancelled, reviewed or queued.
     assert admin.get("/recruiter/").status_code == 200
-    assert {model.__name__: count(model) for model in (ImportBatch, Application, Response, OutboxMessage)} == before
+    assert {model.__name__: count(model) for model in watched} == before
+    assert db.session.get(WebhookEndpoint, world.endpoint_id).revoked_at is None
+    assert db.session.get(Connector, world.connector_id).revoked_at is None
     assert db.session.get(ImportBatch, world.batch_id).cancelled_at is None
     assert db.session.get(AdviceReview, world.review_id).status == "pending"
     request_id = read_feedback_link_token(world.live_link.removeprefix("/f/")).request_id

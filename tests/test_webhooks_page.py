@@ -83,6 +83,12 @@ def test_a_recruiter_creates_an_endpoint_and_sees_its_secret_once(acme_recruiter
     ("https://127.0.0.1:6379/", "not to this machine or a private network"),
     ("https://[::1]/feedback", "not to this machine or a private network"),
     ("https://10.0.0.7/feedback", "not to this machine or a private network"),
+    ("https://127.1/feedback", "not to this machine or a private network"),
+    ("https://2130706433/feedback", "not to this machine or a private network"),
+    ("https://0x7f.0.0.1/feedback", "not to this machine or a private network"),
+    ("https://[::ffff:192.168.0.1]/feedback", "not to this machine or a private network"),
+    ("https://LocalHost./feedback", "not to this machine or a private network"),
+    ("https://printer.local/feedback", "not to this machine or a private network"),
     ("https://169.254.169.254/latest/meta-data", "not to this machine or a private network"),
     ("https://" + "a" * 500 + ".example.com/", "Field cannot be longer than 500 characters."),
 ])

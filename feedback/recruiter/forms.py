@@ -1,5 +1,6 @@
 """Forms of the recruiter workspace."""
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
@@ -121,13 +122,22 @@ def public_https_url(form, field) -> None:
         raise ValidationError(_("Give a whole address, such as https://hooks.example.com/feedback.")) from None
     if parts.scheme != "https" or not host or port == 0 or not url.isprintable() or " " in url:
         raise ValidationError(_("Give a whole address starting with https://, such as https://hooks.example.com/feedback."))
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or (
-            address is not None and not address.is_global):
+    host = host.rstrip(".")
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or not _global_or_named(host):
         raise ValidationError(_("Webhooks go to a public address, not to this machine or a private network."))
+
+
+def _global_or_named(host: str) -> bool:
+    """False for an IP address that is not a public one, written in any form the resolver reads
+    as an address (``[::1]``, ``127.1``, ``0x7f.0.0.1``, ``2130706433``), which never asks DNS."""
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host)).is_global
+    except OSError:
+        return True  # a name
 
 
 class WebhookEndpointForm(FlaskForm):
