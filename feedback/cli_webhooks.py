@@ -33,7 +33,7 @@ def webhooks_create_command(company_name: str, url: str, events: str) -> None:
     except EndpointError as exc:
         raise click.ClickException(str(exc)) from None
     record("webhook endpoint created", target=f"webhook endpoint {endpoint.id}", company=company.name,
-           events=endpoint.events)
+           url=endpoint.url, events=endpoint.events)
     db.session.commit()
     click.echo(f"id: {endpoint.id}")
     click.echo(f"url: {endpoint.url}")

@@ -16,7 +16,7 @@ from conftest import company_named, csrf_token, outcome_row
 from feedback.extensions import db
 from feedback.jobs.webhook_delivery import deliver_due
 from feedback.models import AuditEvent, WebhookEndpoint
-from feedback.services.outgoing_webhooks import create_endpoint, queue_event
+from feedback.services.outgoing_webhooks import MAX_LIVE_ENDPOINTS, create_endpoint, queue_event
 from feedback.timeutil import utcnow
 
 ACME = "Acme Robotics"
@@ -54,7 +54,7 @@ def test_a_recruiter_creates_an_endpoint_and_sees_its_secret_once(acme_recruiter
 
     created = create(acme_recruiter, page.text, events=["response.created"])
     assert created.status_code == 201
-    secret = re.search(r'<code id="webhook-secret">([^<]+)</code>', created.text).group(1)
+    secret = re.search(r'<code id="webhook-secret" dir="ltr">([^<]+)</code>', created.text).group(1)
     assert secret.startswith("whsec_") and "shown only once" in created.text
     assert re.search(r'<input [^>]*name="url"[^>]*value=""', created.text)  # a blank form for the next one
     db.session.rollback()
@@ -67,29 +67,45 @@ def test_a_recruiter_creates_an_endpoint_and_sees_its_secret_once(acme_recruiter
     assert "<code>response.created</code>" in again.text and "<code>feedback.overdue</code>" not in again.text
     german = acme_recruiter.get("/recruiter/webhooks", headers={"Accept-Language": "de"}).text
     assert "Neuer Endpunkt" in german and "Zugestellt" in german and HOOK in german
-    audit = db.session.execute(sa.select(AuditEvent.action, AuditEvent.target)
+    audit = db.session.execute(sa.select(AuditEvent.action, AuditEvent.target, AuditEvent.details)
                                .where(AuditEvent.action.like("webhook endpoint%"))).all()
-    assert audit == [("webhook endpoint created", f"webhook endpoint {endpoint.id}")]
+    assert audit == [("webhook endpoint created", f"webhook endpoint {endpoint.id}",
+                      {"company": ACME, "url": HOOK, "events": "response.created"})]
+
+
+WHOLE = "Give a whole address starting with https://"
+PRIVATE = "not to this machine or a private network"
+PLAIN = "Write the host in letters, digits, hyphens and dots"
 
 
 @pytest.mark.parametrize(("url", "message"), [
     ("", "Give the receiver's address."),
-    ("http://hooks.acme-robotics.example.com/feedback", "starting with https://"),
-    ("javascript:alert(1)", "starting with https://"),
-    ("https://", "starting with https://"),
-    ("https://hooks.example.com:99999/x", "Give a whole address"),
-    ("https://hooks.example.com/a b", "starting with https://"),
-    ("https://localhost/feedback", "not to this machine or a private network"),
-    ("https://127.0.0.1:6379/", "not to this machine or a private network"),
-    ("https://[::1]/feedback", "not to this machine or a private network"),
-    ("https://10.0.0.7/feedback", "not to this machine or a private network"),
-    ("https://127.1/feedback", "not to this machine or a private network"),
-    ("https://2130706433/feedback", "not to this machine or a private network"),
-    ("https://0x7f.0.0.1/feedback", "not to this machine or a private network"),
-    ("https://[::ffff:192.168.0.1]/feedback", "not to this machine or a private network"),
-    ("https://LocalHost./feedback", "not to this machine or a private network"),
-    ("https://printer.local/feedback", "not to this machine or a private network"),
-    ("https://169.254.169.254/latest/meta-data", "not to this machine or a private network"),
+    ("http://hooks.acme-robotics.example.com/feedback", WHOLE),
+    ("javascript:alert(1)", WHOLE),
+    ("https://", WHOLE),
+    ("https://hooks.example.com:99999/x", WHOLE),
+    ("https://hooks.example.com:0/x", WHOLE),
+    ("https://hooks.example.com/a b", WHOLE),
+    ("https://evil@hooks.example.com/x", "without a user name or password"),
+    ("https://%31%32%37.0.0.1/x", PLAIN),  # urllib would decode these to 127.0.0.1 and localhost
+    ("https://%6c%6fcalhost/x", PLAIN),
+    ("https://127.0.0.1%2e/x", PLAIN),
+    ("https://bücher.example/x", PLAIN),
+    ("https://localhost/feedback", PRIVATE),
+    ("https://LocalHost./feedback", PRIVATE),
+    ("https://redis:6379/", PRIVATE),
+    ("https://metadata/computeMetadata/v1/", PRIVATE),
+    ("https://printer.local/feedback", PRIVATE),
+    ("https://db.internal/feedback", PRIVATE),
+    ("https://127.0.0.1:6379/", PRIVATE),
+    ("https://127.1/feedback", PRIVATE),
+    ("https://2130706433/feedback", PRIVATE),
+    ("https://0x7f.0.0.1/feedback", PRIVATE),
+    ("https://[::1]/feedback", PRIVATE),
+    ("https://[::ffff:192.168.0.1]/feedback", PRIVATE),
+    ("https://[fe80::1%25eth0]/feedback", PRIVATE),
+    ("https://10.0.0.7/feedback", PRIVATE),
+    ("https://169.254.169.254/latest/meta-data", PRIVATE),
     ("https://" + "a" * 500 + ".example.com/", "Field cannot be longer than 500 characters."),
 ])
 def test_an_address_the_page_refuses_is_named_and_nothing_is_made(acme_recruiter, url, message):
@@ -97,13 +113,28 @@ def test_an_address_the_page_refuses_is_named_and_nothing_is_made(acme_recruiter
     refused = create(acme_recruiter, page.text, url=url)
     assert refused.status_code == 400
     assert message in refused.text
+    url_input = re.search(r'<input [^>]*name="url"[^>]*>', refused.text).group(0)
+    assert 'aria-describedby="url-help url-errors"' in url_input and 'aria-invalid="true"' in url_input
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEndpoint)) == 0
 
 
+def test_a_public_address_is_taken_as_written_with_its_scheme_in_lower_case(acme_recruiter):
+    page = acme_recruiter.get("/recruiter/webhooks")
+    assert create(acme_recruiter, page.text, url="  HTTPS://Hooks.Acme-Robotics.example.com/In  ").status_code == 201
+    assert create(acme_recruiter, page.text, url="https://93.184.216.34:8443/in").status_code == 201
+    assert create(acme_recruiter, page.text, url="https://[2001:4860:4860::8888]/in").status_code == 201
+    db.session.rollback()
+    assert db.session.scalars(sa.select(WebhookEndpoint.url).order_by(WebhookEndpoint.id)).all() == [
+        "https://Hooks.Acme-Robotics.example.com/In", "https://93.184.216.34:8443/in",
+        "https://[2001:4860:4860::8888]/in"]
+
+
 def test_no_event_or_an_unknown_one_is_refused(acme_recruiter):
     page = acme_recruiter.get("/recruiter/webhooks")
-    assert "Tick at least one event." in create(acme_recruiter, page.text, events=[]).text
+    none = create(acme_recruiter, page.text, events=[])
+    assert none.status_code == 400 and "Tick at least one event." in none.text
+    assert 'aria-describedby="events-errors"' in none.text
     unknown = create(acme_recruiter, page.text, events=["response.deleted"])
     assert unknown.status_code == 400
     db.session.rollback()
@@ -128,7 +159,7 @@ def test_the_page_tells_what_became_of_the_webhooks_and_escapes_the_address(acme
     row = re.search(rf"<tr>\s*<td>{endpoint.id}</td>.*?</tr>", page, re.S).group(0)
     cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
     assert cells[4:7] == ["1", "1", "0"]  # delivered, waiting, failed
-    assert cells[7].endswith("UTC") and cells[8] == "HTTP 500 Internal Server Error"
+    assert cells[7].endswith("UTC") and cells[8] == "HTTP 500"  # the status; never the receiver's own text
     assert "/in?a=&lt;b&gt;" in row and "<b>" not in row
 
 
@@ -161,3 +192,49 @@ def test_another_companys_endpoint_is_neither_listed_nor_revocable(acme_recruite
     actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("webhook endpoint%"))
                                  .order_by(AuditEvent.id)).all()
     assert actions == ["webhook endpoint created", "webhook endpoint created", "webhook endpoint revoked"]
+
+
+def test_an_unreachable_receiver_is_told_without_the_network_detail(acme_recruiter, caplog):
+    endpoint, _secret = create_endpoint(company_named(ACME), "http://127.0.0.1:9/closed")  # the discard port
+    db.session.commit()
+    now = utcnow()
+    queue_event(company_named(ACME).id, "response.created", {"response_id": 1}, now)
+    db.session.commit()
+    deliver_due(now)
+    page = acme_recruiter.get("/recruiter/webhooks").text
+    row = re.search(rf"<tr>\s*<td>{endpoint.id}</td>.*?</tr>", page, re.S).group(0)
+    assert "could not reach it" in row and "refused" not in row.lower() and "Errno" not in row
+    assert "refused" in caplog.text.lower()  # the operator's log keeps it
+
+
+def test_a_company_has_at_most_ten_live_endpoints(acme_recruiter, runner):
+    for number in range(MAX_LIVE_ENDPOINTS):
+        create_endpoint(company_named(ACME), f"https://hooks.acme-robotics.example.com/{number}")
+    db.session.commit()
+    page = acme_recruiter.get("/recruiter/webhooks")
+    refused = create(acme_recruiter, page.text)
+    assert refused.status_code == 409
+    assert f"Acme Robotics has {MAX_LIVE_ENDPOINTS} live endpoints, the most a company may have" in refused.text
+    cli = runner.invoke(args=["feedback", "webhooks", "create", "--company", ACME, "--url", HOOK])
+    assert cli.exit_code == 1 and "revoke one first" in cli.output
+    first = db.session.scalar(sa.select(sa.func.min(WebhookEndpoint.id)))
+    assert acme_recruiter.post(f"/recruiter/webhooks/{first}/revoke",
+                               data={"csrf_token": csrf_token(page.text)}).status_code == 302
+    assert create(acme_recruiter, page.text).status_code == 201  # a revoked one makes room
+
+
+def test_an_admin_sees_and_revokes_every_companys_endpoints(acme_recruiter, make_user, sign_in):
+    ours = create_endpoint(company_named(ACME), HOOK)[0].id
+    theirs = create_endpoint(company_named(BOREALIS), "https://hooks.borealis.example.com/in")[0].id
+    db.session.commit()
+    make_user("admin@feedback.example", "admin")
+    admin = sign_in("admin@feedback.example")
+    page = admin.get("/recruiter/webhooks").text
+    assert HOOK in page and "https://hooks.borealis.example.com/in" in page
+    assert [name for _id, name in re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', page)] == [ACME, BOREALIS]
+    assert admin.post(f"/recruiter/webhooks/{theirs}/revoke", data={"csrf_token": csrf_token(page)}).status_code == 302
+    db.session.rollback()
+    assert db.session.get(WebhookEndpoint, theirs).revoked_at is not None
+    assert db.session.get(WebhookEndpoint, ours).revoked_at is None
+    (details,) = db.session.scalars(sa.select(AuditEvent.details).where(AuditEvent.action == "webhook endpoint revoked"))
+    assert details == {"company": BOREALIS, "url": "https://hooks.borealis.example.com/in"}

@@ -1,5 +1,6 @@
 """Forms of the recruiter workspace."""
 import ipaddress
+import re
 import socket
 from urllib.parse import urlsplit
 
@@ -110,45 +111,62 @@ EVENT_CHOICES = [SelectChoice(value, label) for value, label in zip(EVENT_TYPES,
     _l("feedback.overdue: contacts' feedback was escalated to the company's recruiters")), strict=True)]
 
 
+WHOLE_ADDRESS = _l("Give a whole address starting with https://, such as https://hooks.example.com/feedback.")
+
+
+def https_scheme_lowered(value: str | None) -> str | None:
+    """The address as typed, trimmed, with ``HTTPS://`` written as ``https://``."""
+    value = (value or "").strip()
+    return "https://" + value[8:] if value[:8].lower() == "https://" else value
+
+
 def public_https_url(form, field) -> None:
-    """An https:// address of a named or public host: the page never points webhooks at this
-    machine or a private network (the operator's CLI may, for a receiver beside the service)."""
-    url = (field.data or "").strip()
+    """An https:// address of a public host, judged by how it is written: never this machine, a
+    private network or a one-word name (the operator's CLI may, for a receiver beside the service).
+    Names are not resolved here; docs/connectors/outgoing-webhooks.md says what that leaves."""
+    url = field.data or ""
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port  # reading it checks it: ValueError beyond 65535
+        host, port = parts.hostname or "", parts.port  # reading the port checks it: ValueError beyond 65535
     except ValueError:
-        raise ValidationError(_("Give a whole address, such as https://hooks.example.com/feedback.")) from None
+        raise ValidationError(WHOLE_ADDRESS) from None
     if parts.scheme != "https" or not host or port == 0 or not url.isprintable() or " " in url:
-        raise ValidationError(_("Give a whole address starting with https://, such as https://hooks.example.com/feedback."))
+        raise ValidationError(WHOLE_ADDRESS)
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(_("Give the address without a user name or password."))
     host = host.rstrip(".")
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or not _global_or_named(host):
+    if ":" in host:  # an IPv6 literal ([…]); one with a zone id (%eth0) names this machine's link
+        try:
+            public = "%" not in host and ipaddress.IPv6Address(host).is_global
+        except ValueError:
+            public = False
+    elif not re.fullmatch(r"[a-z0-9.-]+", host):  # %-escapes, which the sender would decode, or non-ASCII
+        raise ValidationError(_("Write the host in letters, digits, hyphens and dots (an international name "
+                                "in its xn-- form)."))
+    else:  # one word ("redis", "metadata") is a name inside a network; 127.1 or 0x7f.0.0.1 an address
+        public = ("." in host.strip(".") and _not_an_address(host)
+                  and not host.endswith((".localhost", ".local", ".internal")))
+    if not public:
         raise ValidationError(_("Webhooks go to a public address, not to this machine or a private network."))
 
 
-def _global_or_named(host: str) -> bool:
-    """False for an IP address that is not a public one, written in any form the resolver reads
-    as an address (``[::1]``, ``127.1``, ``0x7f.0.0.1``, ``2130706433``), which never asks DNS."""
-    try:
-        return ipaddress.ip_address(host).is_global
-    except ValueError:
-        pass
+def _not_an_address(host: str) -> bool:
+    """True for a name; for an IPv4 address in any form the resolver reads as one (``127.1``,
+    ``0x7f.0.0.1``), whether it is a public one. Never asks DNS."""
     try:
         return ipaddress.IPv4Address(socket.inet_aton(host)).is_global
     except OSError:
-        return True  # a name
+        return True
 
 
 class WebhookEndpointForm(FlaskForm):
     """A new outgoing webhook endpoint for one of the user's companies (its secret shown once)."""
 
     company = SelectField(_l("Company"), coerce=int, validators=[InputRequired(_l("Choose the company."))])
-    url = URLField(_l("Address (https://)"), validators=[InputRequired(_l("Give the receiver's address.")),
-                                                            Length(max=500), public_https_url],
-                      description=_l("Where the events are POSTed, signed as Standard Webhooks."),
-                      render_kw={"maxlength": 500, "autocomplete": "url",
-                                 "placeholder": "https://hooks.example.com/feedback"})
+    url = URLField(_l("Address (https://)"), filters=[https_scheme_lowered],
+                   validators=[InputRequired(_l("Give the receiver's address.")), Length(max=500), public_https_url],
+                   description=_l("Where the events are POSTed, signed as Standard Webhooks."),
+                   render_kw={"maxlength": 500, "autocomplete": "url", "placeholder": "https://hooks.example.com/feedback"})
     events = SelectMultipleField(_l("Events"), choices=EVENT_CHOICES, default=list(EVENT_TYPES),
                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 

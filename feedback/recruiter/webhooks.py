@@ -14,7 +14,13 @@ from ..extensions import db
 from ..models import WebhookEndpoint
 from ..queries.webhooks import endpoints_with_deliveries
 from ..services.audit import record
-from ..services.outgoing_webhooks import EndpointError, create_endpoint, revoke_endpoint
+from ..services.outgoing_webhooks import (
+    MAX_LIVE_ENDPOINTS,
+    EndpointError,
+    TooManyEndpoints,
+    create_endpoint,
+    revoke_endpoint,
+)
 from . import bp
 from .forms import RevokeWebhookForm, WebhookEndpointForm
 
@@ -27,9 +33,24 @@ def _form(**kwargs) -> WebhookEndpointForm:
     return form
 
 
+def problem(error: str | None) -> str | None:
+    """A delivery's problem as the page tells it: the receiver's status code, or only that it could
+    not be reached. The worker's log keeps the detail (refused, timed out, TLS), which on the page
+    would tell a workspace user which ports of a network answer."""
+    if error is None:
+        return None
+    if error.startswith("HTTP "):
+        return " ".join(error.split()[:2])  # "HTTP 500": the reason phrase is the receiver's own text
+    if error == "endpoint revoked":
+        return _("the endpoint was revoked")
+    if "SECRET_KEY" in error:
+        return _("its secret cannot be read: SECRET_KEY changed without SECRET_KEY_FALLBACKS")
+    return _("could not reach it")
+
+
 def _page(form: WebhookEndpointForm, created=None, status: int = 200):
     return render_template("recruiter/webhooks.html", form=form, endpoints=endpoints_with_deliveries(current_user),
-                           created=created, revoke_form=RevokeWebhookForm()), status
+                           created=created, revoke_form=RevokeWebhookForm(), problem=problem), status
 
 
 @bp.route("/webhooks", methods=["GET", "POST"])
@@ -41,12 +62,17 @@ def webhooks():
         return _page(form, status=400 if form.errors else 200)
     company = company_or_404(form.company.data)
     try:
-        endpoint, secret = create_endpoint(company, form.url.data.strip(), form.events.data)
+        endpoint, secret = create_endpoint(company, form.url.data, form.events.data)
+    except TooManyEndpoints:
+        form.company.errors = [*form.company.errors, _(
+            "%(company)s has %(count)s live endpoints, the most a company may have: revoke one first.",
+            company=company.name, count=MAX_LIVE_ENDPOINTS)]
+        return _page(form, status=409)
     except EndpointError:  # the form checks more than the service; kept for a rule added there later
         form.url.errors = [*form.url.errors, _("This address cannot receive webhooks.")]
         return _page(form, status=400)
     record("webhook endpoint created", target=f"webhook endpoint {endpoint.id}", company=company.name,
-           events=endpoint.events)
+           url=endpoint.url, events=endpoint.events)
     db.session.commit()
     return _page(_form(formdata=None), created=(endpoint, secret), status=201)  # a blank form for the next one
 
@@ -55,16 +81,17 @@ def webhooks():
 @roles_required(*STAFF)
 def revoke_webhook(endpoint_id: int):
     """Revoke an endpoint of one of the user's companies: nothing more is sent to it."""
-    found = db.session.scalar(scope_to_companies(sa.select(WebhookEndpoint.id).where(WebhookEndpoint.id == endpoint_id),
+    found = db.session.scalar(scope_to_companies(sa.select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id),
                                                  WebhookEndpoint.company_id, current_user))
     if found is None:
         abort(404)
     if not RevokeWebhookForm().validate_on_submit():
         abort(400, _("The form expired; reload the page and try again."))
-    if revoke_endpoint(found):
-        record("webhook endpoint revoked", target=f"webhook endpoint {found}")
+    if revoke_endpoint(found.id):
+        record("webhook endpoint revoked", target=f"webhook endpoint {found.id}", company=found.company.name,
+               url=found.url)
         db.session.commit()
-        flash(_("Webhook endpoint #%(id)s revoked: nothing more is sent to it.", id=found), "info")
+        flash(_("Webhook endpoint #%(id)s revoked: nothing more is sent to it.", id=found.id), "info")
     else:
-        flash(_("Webhook endpoint #%(id)s was revoked already.", id=found), "info")
+        flash(_("Webhook endpoint #%(id)s was revoked already.", id=found.id), "info")
     return redirect(url_for("recruiter.webhooks"))

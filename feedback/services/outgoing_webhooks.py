@@ -25,10 +25,15 @@ log = logging.getLogger(__name__)
 EVENT_TYPES = ("response.created", "feedback.overdue")
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24  # the spec's minimum for HMAC-SHA256 signing secrets
+MAX_LIVE_ENDPOINTS = 10  # per company: each event is one message per endpoint, delivered one after another
 
 
 class EndpointError(ValueError):
     """An endpoint cannot be made as asked."""
+
+
+class TooManyEndpoints(EndpointError):
+    """The company has MAX_LIVE_ENDPOINTS live endpoints already."""
 
 
 def parse_events(events: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -52,6 +57,11 @@ def create_endpoint(company: Company, url: str, events: str | Iterable[str] | No
     """
     if not url.startswith(("https://", "http://")) or len(url) > 500 or not url.isprintable() or " " in url:
         raise EndpointError("the URL must start with https:// (or http://) and be at most 500 characters")
+    live = db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEndpoint).where(
+        WebhookEndpoint.company_id == company.id, WebhookEndpoint.revoked_at.is_(None)))
+    if live >= MAX_LIVE_ENDPOINTS:
+        raise TooManyEndpoints(f"{company.name} has {live} live endpoints, the most a company may have; "
+                               "revoke one first")
     secret = SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
     endpoint = WebhookEndpoint(company_id=company.id, url=url, secret=seal(secret), events=",".join(parse_events(events)))
     db.session.add(endpoint)
