@@ -23,7 +23,8 @@ def webhooks_create_command(company_name: str, url: str, events: str) -> None:
     """Create an endpoint for one company; print its id, URL and secret, one per line.
 
     The secret (whsec_…) is shown here once and stored encrypted: give it to the receiver, which
-    verifies each webhook with it (docs/connectors/outgoing-webhooks.md).
+    verifies each webhook with it (docs/connectors/outgoing-webhooks.md). A company has at most 10
+    live endpoints. The workspace's Webhooks page does the same for https:// addresses of public hosts.
     """
     company = company_by_name(company_name)
     if company is None:
