@@ -238,3 +238,24 @@ def test_an_admin_sees_and_revokes_every_companys_endpoints(acme_recruiter, make
     assert db.session.get(WebhookEndpoint, ours).revoked_at is None
     (details,) = db.session.scalars(sa.select(AuditEvent.details).where(AuditEvent.action == "webhook endpoint revoked"))
     assert details == {"company": BOREALIS, "url": "https://hooks.borealis.example.com/in"}
+
+
+def test_the_overview_tells_of_webhooks_that_failed_for_good(acme_recruiter, receiver, make_user, sign_in):
+    assert "failed for good" not in acme_recruiter.get("/recruiter/").text
+    endpoint, secret = create_endpoint(company_named(ACME), receiver.base_url + "/gone")
+    receiver.secrets["/gone"] = secret
+    db.session.commit()
+    receiver.statuses = [410]  # "Gone": the receiver asks to stop; the webhook fails at once
+    now = utcnow()
+    queue_event(company_named(ACME).id, "response.created", {"response_id": 1}, now)
+    db.session.commit()
+    assert deliver_due(now).line() == "sent: 0, failed: 1, left: 0"
+    overview = acme_recruiter.get("/recruiter/").text
+    assert "<bdi>1</bdi> webhook to a company's own systems failed for good in the last 7 days" in overview
+    assert 'href="/recruiter/webhooks"' in overview
+    page = acme_recruiter.get("/recruiter/webhooks").text
+    row = re.search(rf"<tr>\s*<td>{endpoint.id}</td>.*?</tr>", page, re.S).group(0)
+    assert "HTTP 410" in row and "revoked 20" in row  # the receiver's 410 revoked the endpoint
+    make_user("recruiter.borealis@feedback.example", "recruiter", BOREALIS)
+    other = sign_in("recruiter.borealis@feedback.example").get("/recruiter/").text
+    assert "failed for good" not in other  # another company's failures are not theirs

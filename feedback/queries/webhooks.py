@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -42,3 +42,11 @@ def endpoints_with_deliveries(user: User) -> list[EndpointDeliveries]:
     errors = dict(db.session.execute(sa.select(newest.c.endpoint_id, newest.c.last_error).where(newest.c.rank == 1)).all())
     return [EndpointDeliveries(endpoint, row.sent, row.queued, row.failed, row.last_sent_at, errors.get(endpoint.id))
             if (row := counts.get(endpoint.id)) else EndpointDeliveries(endpoint) for endpoint in endpoints]
+
+
+def recently_failed(user: User, now: datetime, days: int = 7) -> int:
+    """How many webhooks of ``user``'s companies, queued in the last ``days``, failed for good."""
+    query = (sa.select(sa.func.count()).select_from(WebhookMessage)
+             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
+             .where(WebhookMessage.status == "failed", WebhookMessage.created_at >= now - timedelta(days=days)))
+    return db.session.scalar(scope_to_companies(query, WebhookEndpoint.company_id, user))

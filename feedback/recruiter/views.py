@@ -24,6 +24,7 @@ from ..queries.recruiter import (
     pending_reviews,
     recent_batches,
 )
+from ..queries.webhooks import recently_failed
 from ..query_args import page_arg
 from ..services.audit import record
 from ..services.batches import cancel_unsent_mail, requeue_cancelled_mail
@@ -102,6 +103,7 @@ def overview():
         sla_days=current_app.config["FEEDBACK_SLA_DAYS"], remind_form=RemindContactForm(),
         batches=recent_batches(current_user),
         pending_reviews=len(pending_reviews(current_user)),
+        failed_webhooks=recently_failed(current_user, utcnow()),
         k=k,
     )
 
