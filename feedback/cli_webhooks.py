@@ -8,7 +8,14 @@ from .extensions import db
 from .jobs.webhook_delivery import deliver_due
 from .queries.companies import company_by_name
 from .services.audit import record
-from .services.outgoing_webhooks import EVENT_TYPES, EndpointError, all_endpoints, create_endpoint, revoke_endpoint
+from .services.outgoing_webhooks import (
+    EVENT_TYPES,
+    EndpointError,
+    all_endpoints,
+    create_endpoint,
+    queue_test,
+    revoke_endpoint,
+)
 from .timeutil import utcnow
 
 webhooks_cli = AppGroup("webhooks", help="Manage the outgoing webhooks: a company's endpoints, signed as Standard Webhooks.")
@@ -61,6 +68,17 @@ def webhooks_revoke_command(endpoint_id: int) -> None:
     record("webhook endpoint revoked", target=f"webhook endpoint {endpoint_id}")
     db.session.commit()
     click.echo(f"revoked webhook endpoint {endpoint_id}")
+
+
+@webhooks_cli.command("test")
+@click.argument("endpoint_id", type=click.IntRange(min=1), metavar="ID")
+def webhooks_test_command(endpoint_id: int) -> None:
+    """Queue a webhook.test for the live endpoint ID, whatever types it takes; `webhooks send` (or the
+    worker) delivers it, and `webhooks list` then shows whether the receiver took it."""
+    if not queue_test(endpoint_id, utcnow()):
+        raise click.ClickException(f"no live webhook endpoint {endpoint_id}")
+    db.session.commit()
+    click.echo(f"queued a webhook.test for endpoint {endpoint_id}; `feedback webhooks send` sends it now")
 
 
 @webhooks_cli.command("send")

@@ -110,6 +110,8 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("recruiter.webhooks", "GET"): STAFF_PAGE,
     ("recruiter.webhooks", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no company or address given
     ("recruiter.revoke_webhook", "POST"): by_role("/recruiter/webhooks", "/recruiter/webhooks", 404, 403, 403, LOGIN),
+    # sorted by endpoint, revoke_webhook has revoked endpoint A before this runs: 409, "nothing is sent to it"
+    ("recruiter.test_webhook", "POST"): by_role(409, 409, 404, 403, 403, LOGIN),
     ("recruiter.companies", "GET"): STAFF_PAGE,
     ("recruiter.company_language", "POST"): by_role(400, 400, 404, 403, 403, LOGIN),  # no language chosen
     ("recruiter.remind_contact", "POST"): by_role(400, 400, 400, 403, 403, LOGIN),  # no contact named

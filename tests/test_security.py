@@ -64,6 +64,7 @@ from feedback.models import (
     Response,
     Suppression,
     WebhookEndpoint,
+    WebhookMessage,
 )
 from feedback.services.accounts import create_user
 from feedback.services.connectors import create_connector
@@ -290,7 +291,7 @@ def test_csrf_sweep_every_post_route_refuses_a_missing_or_foreign_token(app, mak
     admin = sign_in(ADMIN, on=web)
     attacker = web.test_client()
     foreign = csrf_token(attacker.get("/login").text)  # valid, but for the attacker's session
-    watched = (ImportBatch, Application, Response, OutboxMessage, Connector, WebhookEndpoint)
+    watched = (ImportBatch, Application, Response, OutboxMessage, Connector, WebhookEndpoint, WebhookMessage)
     before = {model.__name__: count(model) for model in watched}
 
     exercised: dict[str, list[int]] = {}

@@ -15,7 +15,7 @@ from conftest import company_named, csrf_token, outcome_row
 
 from feedback.extensions import db
 from feedback.jobs.webhook_delivery import deliver_due
-from feedback.models import AuditEvent, WebhookEndpoint
+from feedback.models import AuditEvent, WebhookEndpoint, WebhookMessage
 from feedback.services.outgoing_webhooks import MAX_LIVE_ENDPOINTS, create_endpoint, queue_event
 from feedback.timeutil import utcnow
 
@@ -259,3 +259,42 @@ def test_the_overview_tells_of_webhooks_that_failed_for_good(acme_recruiter, rec
     make_user("recruiter.borealis@feedback.example", "recruiter", BOREALIS)
     other = sign_in("recruiter.borealis@feedback.example").get("/recruiter/").text
     assert "failed for good" not in other  # another company's failures are not theirs
+
+
+def test_a_test_webhook_checks_the_receiver_end_to_end(acme_recruiter, receiver, runner):
+    endpoint, secret = create_endpoint(company_named(ACME), receiver.base_url + "/check", ["feedback.overdue"])
+    receiver.secrets["/check"] = secret
+    db.session.commit()
+    page = acme_recruiter.get("/recruiter/webhooks")
+    queued = acme_recruiter.post(f"/recruiter/webhooks/{endpoint.id}/test", data={"csrf_token": csrf_token(page.text)},
+                                 follow_redirects=True)
+    assert queued.status_code == 200
+    assert f"A test webhook for endpoint #{endpoint.id} is queued" in queued.text
+    assert deliver_due(utcnow()).line() == "sent: 1, failed: 0, left: 0"
+    (request,) = receiver.at("/check")
+    # sent whatever types the endpoint takes, signed with its secret, naming it and nobody
+    assert request.verified == {"type": "webhook.test", "timestamp": request.verified["timestamp"],
+                                "data": {"endpoint_id": endpoint.id, "company_id": company_named(ACME).id}}
+    row = re.search(rf"<tr>\s*<td>{endpoint.id}</td>.*?</tr>", acme_recruiter.get("/recruiter/webhooks").text,
+                    re.S).group(0)
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[4:7] == ["1", "0", "0"]
+
+    # the CLI does the same; a revoked endpoint takes no test
+    assert runner.invoke(args=["feedback", "webhooks", "test", str(endpoint.id)]).exit_code == 0
+    assert runner.invoke(args=["feedback", "webhooks", "revoke", str(endpoint.id)]).exit_code == 0
+    refused = runner.invoke(args=["feedback", "webhooks", "test", str(endpoint.id)])
+    assert refused.exit_code == 1 and f"no live webhook endpoint {endpoint.id}" in refused.output
+    revoked = acme_recruiter.post(f"/recruiter/webhooks/{endpoint.id}/test", data={"csrf_token": csrf_token(page.text)})
+    assert revoked.status_code == 409 and "is revoked: nothing is sent to it" in revoked.text
+    assert "Send a test to" not in acme_recruiter.get("/recruiter/webhooks").text
+
+
+def test_another_companys_endpoint_takes_no_test_from_a_recruiter(acme_recruiter):
+    theirs = create_endpoint(company_named(BOREALIS), "https://hooks.borealis.example.com/in")[0].id
+    db.session.commit()
+    page = acme_recruiter.get("/recruiter/webhooks")
+    assert acme_recruiter.post(f"/recruiter/webhooks/{theirs}/test",
+                               data={"csrf_token": csrf_token(page.text)}).status_code == 404
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookMessage)) == 0

@@ -177,7 +177,7 @@ class WebhookEndpointForm(FlaskForm):
 
 
 class RevokeWebhookForm(FlaskForm):
-    """Revoke one webhook endpoint (a button per endpoint)."""
+    """Revoke one webhook endpoint, or send it a test (the buttons of each endpoint: a CSRF token only)."""
 
 
 class CompanyLanguageForm(FlaskForm):

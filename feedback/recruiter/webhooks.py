@@ -10,7 +10,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from ..access import company_or_404, roles_required, scope_to_companies, visible_companies
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import WebhookEndpoint
 from ..queries.webhooks import endpoints_with_deliveries
 from ..services.audit import record
@@ -19,8 +19,10 @@ from ..services.outgoing_webhooks import (
     EndpointError,
     TooManyEndpoints,
     create_endpoint,
+    queue_test,
     revoke_endpoint,
 )
+from ..timeutil import utcnow
 from . import bp
 from .forms import RevokeWebhookForm, WebhookEndpointForm
 
@@ -77,16 +79,36 @@ def webhooks():
     return _page(_form(formdata=None), created=(endpoint, secret), status=201)  # a blank form for the next one
 
 
-@bp.route("/webhooks/<int:endpoint_id>/revoke", methods=["POST"])
-@roles_required(*STAFF)
-def revoke_webhook(endpoint_id: int):
-    """Revoke an endpoint of one of the user's companies: nothing more is sent to it."""
+def _endpoint_or_404(endpoint_id: int) -> WebhookEndpoint:
+    """An endpoint of one of the user's companies, for a POST with the page's CSRF token."""
     found = db.session.scalar(scope_to_companies(sa.select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id),
                                                  WebhookEndpoint.company_id, current_user))
     if found is None:
         abort(404)
     if not RevokeWebhookForm().validate_on_submit():
         abort(400, _("The form expired; reload the page and try again."))
+    return found
+
+
+@bp.route("/webhooks/<int:endpoint_id>/test", methods=["POST"])
+@roles_required(*STAFF)
+@limiter.limit("20 per hour", key_func=lambda: f"webhook-test:{current_user.id}")
+def test_webhook(endpoint_id: int):
+    """Queue a webhook.test for a live endpoint of the user's companies; the worker sends it."""
+    found = _endpoint_or_404(endpoint_id)
+    if not queue_test(found.id, utcnow()):
+        abort(409, _("Webhook endpoint #%(id)s is revoked: nothing is sent to it.", id=found.id))
+    db.session.commit()
+    flash(_("A test webhook for endpoint #%(id)s is queued: the worker sends it within a minute. Reload this "
+            "page to see it delivered, or what the receiver answered.", id=found.id), "info")
+    return redirect(url_for("recruiter.webhooks"))
+
+
+@bp.route("/webhooks/<int:endpoint_id>/revoke", methods=["POST"])
+@roles_required(*STAFF)
+def revoke_webhook(endpoint_id: int):
+    """Revoke an endpoint of one of the user's companies: nothing more is sent to it."""
+    found = _endpoint_or_404(endpoint_id)
     if revoke_endpoint(found.id):
         record("webhook endpoint revoked", target=f"webhook endpoint {found.id}", company=found.company.name,
                url=found.url)

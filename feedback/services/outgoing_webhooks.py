@@ -23,6 +23,7 @@ from ..timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 EVENT_TYPES = ("response.created", "feedback.overdue")
+TEST_EVENT = "webhook.test"  # sent on request to one endpoint (the page's "Send a test"), never subscribed to
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24  # the spec's minimum for HMAC-SHA256 signing secrets
 MAX_LIVE_ENDPOINTS = 10  # per company: each event is one message per endpoint, delivered one after another
@@ -103,8 +104,7 @@ _LIVE_ENDPOINTS = (sa.select(WebhookEndpoint.id, WebhookEndpoint.events)
 def queue_event(company_id: int, event_type: str, data: dict, now: datetime) -> int:
     """Queue ``event_type`` with ``data`` for each live endpoint of the company that takes it.
 
-    The body is ``{"type", "timestamp", "data"}``, serialised once and stored as it will be signed.
-    Costs one indexed query when the company has no endpoint. Returns the messages queued. Flushes.
+    The body is ``{"type", "timestamp", "data"}``. Costs one indexed query when the company has no endpoint. Returns the messages queued. Flushes.
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
@@ -112,13 +112,30 @@ def queue_event(company_id: int, event_type: str, data: dict, now: datetime) -> 
                  if event_type in events.split(",")]
     if not endpoints:
         return 0
+    _queue(endpoints, event_type, data, now)
+    log.info("webhook %s queued for %s endpoints of company %s", event_type, len(endpoints), company_id)
+    return len(endpoints)
+
+
+def queue_test(endpoint_id: int, now: datetime) -> bool:
+    """Queue a ``webhook.test`` for this live endpoint alone, whatever types it takes: its receiver's
+    set-up is checked end to end (address, TLS, signature) without waiting for a real event. False
+    when there is no such live endpoint. Flushes."""
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or endpoint.revoked_at is not None:
+        return False
+    _queue([endpoint.id], TEST_EVENT, {"endpoint_id": endpoint.id, "company_id": endpoint.company_id}, now)
+    log.info("webhook %s queued for endpoint %s", TEST_EVENT, endpoint.id)
+    return True
+
+
+def _queue(endpoint_ids: list[int], event_type: str, data: dict, now: datetime) -> None:
+    """One message per endpoint; the body is serialised once and stored as it will be signed."""
     payload = json.dumps({"type": event_type, "timestamp": iso(now), "data": data}, separators=(",", ":"))
     db.session.add_all([WebhookMessage(endpoint_id=endpoint_id, event_type=event_type, payload=payload, status="queued",
                                        msg_id=new_message_id(), next_attempt_at=now, created_at=now)
-                        for endpoint_id in endpoints])
+                        for endpoint_id in endpoint_ids])
     db.session.flush()
-    log.info("webhook %s queued for %s endpoints of company %s", event_type, len(endpoints), company_id)
-    return len(endpoints)
 
 
 def new_message_id() -> str:
