@@ -143,6 +143,10 @@ class Config:
         self.ATS_API_TIMEOUT_SECONDS = _number("ATS_API_TIMEOUT_SECONDS", 10)
         # Outgoing webhooks: how long one delivery may take before it is retried.
         self.OUTGOING_WEBHOOK_TIMEOUT_SECONDS = _number("OUTGOING_WEBHOOK_TIMEOUT_SECONDS", 10)
+        # Whether webhooks and ATS API reads may go to loopback and private addresses (a receiver or
+        # an API beside the service): off in production, so that no address a workspace user gives
+        # reaches the service's own network, whatever its name resolves to (feedback/outbound.py).
+        self.OUTBOUND_PRIVATE_ADDRESSES = _flag("OUTBOUND_PRIVATE_ADDRESSES", "true" if self.DEV_MODE else "false")
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or self.REDIS_URL
         self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", "true")
@@ -239,6 +243,7 @@ class TestConfig(Config):
         # Tests import one candidate at one company many times; the rule has tests of its own.
         self.FEEDBACK_RESURVEY_MONTHS = 0
         self.RATELIMIT_ENABLED = False
+        self.OUTBOUND_PRIVATE_ADDRESSES = True  # the receivers and fake APIs listen on loopback
         self.CACHE_TYPE = "SimpleCache"  # each app (each test) its own, whatever REDIS_URL says
         # The tests check logins, not the hash's cost: one PBKDF2 round instead of scrypt at full cost.
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"

@@ -351,3 +351,13 @@ def test_the_sync_command_explains_itself(runner):
     result = runner.invoke(args=["feedback", "connectors", "sync", "--help"])
     assert result.exit_code == 0
     assert "Lever" in result.output and "--limit" in result.output
+
+
+def test_a_lever_api_address_on_this_machine_is_never_read_unless_the_operator_allows_it(app, hook, client, runner,
+                                                                                          lever_api):
+    app.config["OUTBOUND_PRIVATE_ADDRESSES"] = False  # production's default; the stand-in listens on 127.0.0.1
+    assert post(client, hook, delivery()).status_code == 202
+    assert sync(runner) == "taken: 0, failed: 1, left: 0"
+    event = the_event()
+    assert event.status == "failed" and "Lever API address is not a public one" in event.last_error
+    assert lever_api.requests == [] and lever_applications() == []

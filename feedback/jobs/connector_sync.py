@@ -24,6 +24,7 @@ from flask import current_app
 from ..ats import lever
 from ..extensions import db
 from ..models import Connector, ConnectorEvent
+from ..outbound import PrivateAddress, opener
 from ..secrets_box import SecretUnreadable
 from ..services.connector_events import import_outcome
 from ..services.connectors import connector_api_key
@@ -160,6 +161,7 @@ class _LeverApi:
         self.base = (connector.api_base_url or current_app.config["LEVER_API_URL"]).rstrip("/")
         self.authorization = "Basic " + base64.b64encode(f"{key}:".encode()).decode("ascii")
         self.timeout = current_app.config["ATS_API_TIMEOUT_SECONDS"]
+        self.opener = opener(current_app.config["OUTBOUND_PRIVATE_ADDRESSES"])  # redirects checked too
 
     def get(self, path: str, expand: list[str] | None = None) -> dict:
         """The ``data`` object of Lever's answer to GET ``path``."""
@@ -168,13 +170,17 @@ class _LeverApi:
         request = urllib.request.Request(url, headers={"Authorization": self.authorization,
                                                        "Accept": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+            with self.opener.open(request, timeout=self.timeout) as answer:
                 body = answer.read()
         except urllib.error.HTTPError as exc:
             if exc.code == 429 or exc.code >= 500:
                 raise LeverUnavailable(f"Lever answered {exc.code} to GET /{what}") from None
             raise LeverRefused(f"Lever answered {exc.code} to GET /{what}") from None
-        except (urllib.error.URLError, HTTPException, OSError) as exc:
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, PrivateAddress):
+                raise LeverRefused(f"the connector's Lever API address is not a public one: {exc.reason}") from None
+            raise LeverUnavailable(f"Lever could not be reached for GET /{what}: {type(exc).__name__}") from None
+        except (HTTPException, OSError) as exc:
             raise LeverUnavailable(f"Lever could not be reached for GET /{what}: {type(exc).__name__}") from None
         try:
             data = json.loads(body).get("data")

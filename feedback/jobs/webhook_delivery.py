@@ -25,6 +25,7 @@ from standardwebhooks.webhooks import Webhook
 
 from ..extensions import db
 from ..models import WebhookMessage
+from ..outbound import opener
 from ..secrets_box import SecretUnreadable
 from ..services.outgoing_webhooks import endpoint_secret, revoke_endpoint
 from ..timeutil import utcnow
@@ -45,14 +46,6 @@ class WebhookDeliveryResult:
 
     def line(self) -> str:
         return f"sent: {self.sent}, failed: {self.failed}, left: {self.left}"
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # a 3xx then raises HTTPError: a failed attempt
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def deliver_due(now: datetime | None = None, limit: int = 100) -> WebhookDeliveryResult:
@@ -151,6 +144,8 @@ def _post(url: str, msg_id: str, payload: str, secret: str, now: datetime) -> in
         "user-agent": USER_AGENT,
     }
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    with _OPENER.open(request, timeout=current_app.config["OUTGOING_WEBHOOK_TIMEOUT_SECONDS"]) as answer:
+    # No redirects (a 3xx is a failed attempt); public addresses only unless OUTBOUND_PRIVATE_ADDRESSES.
+    sender = opener(current_app.config["OUTBOUND_PRIVATE_ADDRESSES"], follow_redirects=False)
+    with sender.open(request, timeout=current_app.config["OUTGOING_WEBHOOK_TIMEOUT_SECONDS"]) as answer:
         answer.read(4096)  # the receiver's answer is not used; read a little so the connection closes cleanly
         return answer.status
